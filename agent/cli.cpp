@@ -1,0 +1,203 @@
+#include "agent/cli.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "agent/agent.h"
+#include "agent/core/config_tables.h"
+#include "agent/output/outputs.h"
+#include "agent/platform/signals.h"
+
+#ifndef VIGIL_VERSION
+#define VIGIL_VERSION "0.0.0"
+#endif
+
+namespace vigil {
+namespace {
+
+constexpr const char* kDefaultConfigPath = "/etc/vigil/agent.yml";
+
+struct ConfigSource {
+  std::string path;                // empty: defaults (plus overrides)
+  std::vector<std::string> overrides;  // KEY=VALUE from --set
+};
+
+// Loads the file (if any) and applies --set overrides. Errors name file, line and key.
+Result<Config> LoadConfigFrom(Env& env, const ConfigSchema& schema, const ConfigSource& src) {
+  Config config = Config::Defaults(schema);
+  if (!src.path.empty()) {
+    auto text = env.ReadFile(src.path, 4 << 20);
+    if (!text.ok()) return text.status();
+    auto loaded = LoadConfig(schema, *text, src.path);
+    if (!loaded.ok()) return loaded.status();
+    config = std::move(*loaded);
+  }
+  for (const auto& kv : src.overrides) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos) return Status::InvalidArgument("--set " + kv + ": expected KEY=VALUE");
+    Status st = config.Set(schema, kv.substr(0, eq), kv.substr(eq + 1));
+    if (!st.ok()) return st.WithContext("--set");
+  }
+  return config;
+}
+
+void SetUpLogging(const std::string& level) {
+  static bool once = [] {
+    auto logger = spdlog::stderr_color_mt("vigil-agent");
+    spdlog::set_default_logger(logger);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+    return true;
+  }();
+  (void)once;
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+int CmdRun(const ConfigSchema& schema, ConfigSource src, const std::string& output_flag, double duration_s) {
+  BlockAgentSignals();
+  std::unique_ptr<Env> env = NewPlatformEnv();
+  SetUpLogging("info");
+  auto config = LoadConfigFrom(*env, schema, src);
+  if (!config.ok()) {
+    spdlog::error("invalid configuration:\n{}", config.status().message());
+    return kExitUsage;
+  }
+  SetUpLogging(config->GetString("agent.log_level"));
+  const std::string target = output_flag.empty() ? config->GetString("output.target") : output_flag;
+  auto output = OpenOutput(*env, target, static_cast<uint64_t>(config->GetInt("output.jsonl_max_size")),
+                           static_cast<int>(config->GetInt("output.jsonl_keep")), StdoutIsTerminal());
+  if (!output.ok()) {
+    spdlog::error("output: {}", output.status().message());
+    return output.status().code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+  }
+  Agent agent(*env, std::move(*output));
+  Status st = agent.Start(*config);
+  if (!st.ok()) {
+    spdlog::error("cannot start: {}", st.ToString());
+    return kExitFailure;
+  }
+  spdlog::info("vigil-agent {} running as device {} (config: {})", VIGIL_VERSION, agent.device_id(),
+               src.path.empty() ? "defaults" : src.path);
+
+  const int64_t deadline =
+      duration_s > 0 ? env->clock().MonotonicMs() + static_cast<int64_t>(duration_s * 1000) : INT64_MAX;
+  for (;;) {
+    int64_t left = deadline - env->clock().MonotonicMs();
+    if (left <= 0) break;
+    AgentSignal sig = WaitForAgentSignal(static_cast<int>(std::min<int64_t>(left, 500)));
+    if (sig == AgentSignal::kStop) {
+      spdlog::info("stopping");
+      break;
+    }
+    if (sig == AgentSignal::kReload) {
+      auto fresh = LoadConfigFrom(*env, schema, src);
+      if (!fresh.ok()) {
+        spdlog::error("reload refused, keeping the running configuration:\n{}", fresh.status().message());
+        continue;
+      }
+      SetUpLogging(fresh->GetString("agent.log_level"));
+      Status rs = agent.Reload(*fresh);
+      if (!rs.ok()) {
+        spdlog::error("reload failed: {}", rs.ToString());
+        agent.Stop();
+        return kExitFailure;
+      }
+      spdlog::info("configuration reloaded");
+    }
+  }
+  agent.Stop();
+  return kExitOk;
+}
+
+int CmdConfig(const ConfigSchema& schema, bool print_defaults, bool print_reference, const std::string& check,
+              const std::vector<std::string>& overrides) {
+  if (print_defaults) {
+    std::fputs(schema.DefaultFileText().c_str(), stdout);
+    return kExitOk;
+  }
+  if (print_reference) {
+    std::fputs(schema.ReferenceMarkdown().c_str(), stdout);
+    return kExitOk;
+  }
+  if (!check.empty()) {
+    std::unique_ptr<Env> env = NewPlatformEnv();
+    auto config = LoadConfigFrom(*env, schema, ConfigSource{check, overrides});
+    if (!config.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
+      return kExitUsage;
+    }
+    std::printf("%s: OK\n", check.c_str());
+    return kExitOk;
+  }
+  std::fprintf(stderr, "config: give one of --print-defaults, --print-reference, --check FILE (see --help)\n");
+  return kExitUsage;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  const ConfigSchema schema = BuildAgentSchema(CompiledCollectors());
+
+  CLI::App app{"vigil-agent: security agent for Linux devices.\n"
+               "Collects what runs on the device and writes it as JSON events.\n"
+               "Exit codes: 0 success, 1 runtime failure, 2 usage error or invalid configuration."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every subcommand");
+
+  ConfigSource src;
+  std::string output_flag;
+  double duration_s = 0;
+  CLI::App* run = app.add_subcommand("run", "Run the agent until SIGTERM/SIGINT (SIGHUP reloads the config)");
+  run->add_option("-c,--config", src.path,
+                  std::string("Configuration file (YAML); default ") + kDefaultConfigPath + " if it exists")
+      ->check(CLI::ExistingFile);
+  run->add_option("-o,--output", output_flag, "Where events go: stdout, pretty or jsonl:PATH (default: output.target)");
+  run->add_option("-d,--duration", duration_s, "Stop after this many seconds (0: run until stopped)")
+      ->check(CLI::NonNegativeNumber);
+  run->add_option("--set", src.overrides, "Override a key, e.g. --set process.mode=poll (repeatable)");
+
+  bool print_defaults = false, print_reference = false;
+  std::string check;
+  std::vector<std::string> check_overrides;
+  CLI::App* config = app.add_subcommand("config", "Show or validate configuration");
+  auto* pd = config->add_flag("--print-defaults", print_defaults, "Print a commented file with every default");
+  auto* pr = config->add_flag("--print-reference", print_reference, "Print the configuration reference (Markdown)");
+  auto* ck = config->add_option("--check", check, "Validate FILE: every error with line and key; exit 2 if invalid")
+                 ->check(CLI::ExistingFile);
+  pd->excludes(pr)->excludes(ck);
+  pr->excludes(ck);
+  config->add_option("--set", check_overrides, "With --check: apply KEY=VALUE overrides too");
+
+  CLI::App* version = app.add_subcommand("version", "Print the version and the compiled-in collectors");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (run->parsed()) {
+    if (src.path.empty()) {
+      if (FILE* f = std::fopen(kDefaultConfigPath, "r")) {
+        std::fclose(f);
+        src.path = kDefaultConfigPath;
+      }
+    }
+    return CmdRun(schema, src, output_flag, duration_s);
+  }
+  if (config->parsed()) return CmdConfig(schema, print_defaults, print_reference, check, check_overrides);
+  if (version->parsed()) {
+    std::printf("vigil-agent %s\ncollectors:", VIGIL_VERSION);
+    for (const CollectorDescriptor* d : CompiledCollectors()) std::printf(" %.*s", static_cast<int>(d->name.size()), d->name.data());
+    std::printf("\n");
+    return kExitOk;
+  }
+  return kExitUsage;
+}
+
+}  // namespace vigil

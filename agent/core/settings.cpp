@@ -1,0 +1,435 @@
+#include "agent/core/settings.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include <yaml-cpp/yaml.h>
+
+namespace vigil {
+namespace {
+
+struct Unit {
+  std::string_view name;
+  int64_t factor;
+};
+constexpr Unit kDurationUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+constexpr Unit kSizeUnits[] = {{"B", 1},           {"KB", 1 << 10},        {"MB", 1 << 20},
+                               {"GB", int64_t{1} << 30}, {"K", 1 << 10}, {"M", 1 << 20},
+                               {"G", int64_t{1} << 30},  {"KiB", 1 << 10}, {"MiB", 1 << 20},
+                               {"GiB", int64_t{1} << 30}};
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Parses "<digits><unit>"; `units` empty means a bare integer.
+Result<int64_t> ParseScaled(std::string_view text, std::span<const Unit> units, bool unit_required,
+                            std::string_view what) {
+  text = Trim(text);
+  int64_t n = 0;
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, n);
+  if (ec == std::errc::result_out_of_range) return Status::InvalidArgument("'" + std::string(text) + "' is too large");
+  if (ec != std::errc() || p == text.data())
+    return Status::InvalidArgument("expected " + std::string(what) + ", got '" + std::string(text) + "'");
+  std::string_view unit = Trim(std::string_view(p, end - p));
+  if (unit.empty()) {
+    if (unit_required && n != 0)
+      return Status::InvalidArgument("'" + std::string(text) + "' needs a unit (" + std::string(what) + ")");
+    return n;
+  }
+  for (const Unit& u : units) {
+    if (u.name == unit) {
+      if (n != 0 && (n > INT64_MAX / u.factor || n < INT64_MIN / u.factor))
+        return Status::InvalidArgument("'" + std::string(text) + "' is too large");
+      return n * u.factor;
+    }
+  }
+  return Status::InvalidArgument("unknown unit '" + std::string(unit) + "' in '" + std::string(text) + "' (expected " +
+                                 std::string(what) + ")");
+}
+
+std::string FormatScaled(int64_t v, std::span<const Unit> units) {
+  // Largest unit that divides v exactly (units are listed smallest first per family).
+  std::string_view best = units.front().name;
+  int64_t best_factor = 1;
+  for (const Unit& u : units) {
+    if (u.name.size() > 2 && u.name != "ms") continue;  // prefer KB over KiB in output
+    if (u.name.size() == 1 && u.name != "B" && u.name != "s" && u.name != "m" && u.name != "h" && u.name != "d")
+      continue;  // K, M, G are accepted aliases only
+    if (v != 0 && v % u.factor == 0 && u.factor >= best_factor) {
+      best = u.name;
+      best_factor = u.factor;
+    }
+  }
+  if (v == 0) return std::string("0") + std::string(units.front().name);
+  return std::to_string(v / best_factor) + std::string(best);
+}
+
+std::vector<std::string_view> SplitChoices(std::string_view choices) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start <= choices.size()) {
+    size_t bar = choices.find('|', start);
+    if (bar == std::string_view::npos) bar = choices.size();
+    out.push_back(choices.substr(start, bar - start));
+    start = bar + 1;
+  }
+  return out;
+}
+
+std::string RangeText(const SettingSpec& spec) {
+  if (spec.type != SettingType::kInt && spec.type != SettingType::kDuration && spec.type != SettingType::kSize)
+    return "";
+  auto fmt = [&](int64_t v) {
+    if (spec.type == SettingType::kDuration) return FormatScaled(v, kDurationUnits);
+    if (spec.type == SettingType::kSize) return FormatScaled(v, kSizeUnits);
+    return std::to_string(v);
+  };
+  bool has_min = spec.min != std::numeric_limits<int64_t>::min();
+  bool has_max = spec.max != std::numeric_limits<int64_t>::max();
+  if (has_min && has_max) return fmt(spec.min) + " to " + fmt(spec.max);
+  if (has_min) return "at least " + fmt(spec.min);
+  if (has_max) return "at most " + fmt(spec.max);
+  return "";
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+template <typename Names>
+std::string Suggest(std::string_view got, const Names& names) {
+  std::string best;
+  size_t best_d = 3;  // only close misspellings
+  for (const auto& n : names) {
+    size_t d = EditDistance(got, n);
+    if (d < best_d) {
+      best_d = d;
+      best = std::string(n);
+    }
+  }
+  return best.empty() ? "" : " (did you mean '" + best + "'?)";
+}
+
+}  // namespace
+
+std::string_view SettingTypeName(SettingType t) {
+  switch (t) {
+    case SettingType::kBool: return "bool";
+    case SettingType::kInt: return "int";
+    case SettingType::kDuration: return "duration";
+    case SettingType::kSize: return "size";
+    case SettingType::kString: return "string";
+    case SettingType::kEnum: return "enum";
+    case SettingType::kList: return "list";
+  }
+  return "?";
+}
+
+Result<SettingValue> ParseSettingValue(const SettingSpec& spec, std::string_view text) {
+  switch (spec.type) {
+    case SettingType::kBool:
+      if (text == "true") return SettingValue(true);
+      if (text == "false") return SettingValue(false);
+      return Status::InvalidArgument("expected true or false, got '" + std::string(text) + "'");
+    case SettingType::kInt:
+    case SettingType::kDuration:
+    case SettingType::kSize: {
+      Result<int64_t> n = spec.type == SettingType::kInt
+                              ? ParseScaled(text, {}, false, "an integer")
+                              : spec.type == SettingType::kDuration
+                                    ? ParseScaled(text, kDurationUnits, true, "a duration such as 500ms, 60s, 15m, 1h")
+                                    : ParseScaled(text, kSizeUnits, false, "a size such as 4096, 64KB, 10MB");
+      if (!n.ok()) return n.status();
+      if (*n < spec.min || *n > spec.max)
+        return Status::InvalidArgument("'" + std::string(text) + "' is out of range (" + RangeText(spec) + ")");
+      return SettingValue(*n);
+    }
+    case SettingType::kString:
+      return SettingValue(std::string(text));
+    case SettingType::kEnum: {
+      auto choices = SplitChoices(spec.choices);
+      if (std::find(choices.begin(), choices.end(), text) == choices.end()) {
+        std::string list;
+        for (auto c : choices) list += (list.empty() ? "" : ", ") + std::string(c);
+        return Status::InvalidArgument("'" + std::string(text) + "' is not one of: " + list);
+      }
+      return SettingValue(std::string(text));
+    }
+    case SettingType::kList: {
+      std::vector<std::string> items;
+      size_t start = 0;
+      while (start < text.size()) {
+        size_t comma = text.find(',', start);
+        if (comma == std::string_view::npos) comma = text.size();
+        auto item = Trim(text.substr(start, comma - start));
+        if (!item.empty()) items.emplace_back(item);
+        start = comma + 1;
+      }
+      return SettingValue(std::move(items));
+    }
+  }
+  return Status::Internal("unknown setting type");
+}
+
+Result<SettingValue> ParseSettingList(const SettingSpec& spec, const std::vector<std::string>& items) {
+  if (spec.type != SettingType::kList) return Status::InvalidArgument("expected a single value, got a list");
+  return SettingValue(items);
+}
+
+std::string FormatSettingValue(const SettingSpec& spec, const SettingValue& v) {
+  switch (spec.type) {
+    case SettingType::kBool: return std::get<bool>(v) ? "true" : "false";
+    case SettingType::kInt: return std::to_string(std::get<int64_t>(v));
+    case SettingType::kDuration: return FormatScaled(std::get<int64_t>(v), kDurationUnits);
+    case SettingType::kSize: return FormatScaled(std::get<int64_t>(v), kSizeUnits);
+    case SettingType::kString:
+    case SettingType::kEnum: return std::get<std::string>(v);
+    case SettingType::kList: {
+      std::string s = "[";
+      for (const auto& item : std::get<std::vector<std::string>>(v)) s += (s.size() > 1 ? ", " : "") + item;
+      return s + "]";
+    }
+  }
+  return "";
+}
+
+void ConfigSchema::AddSection(std::string name, std::string help, std::span<const SettingSpec> specs) {
+  if (SettingsSection* existing = const_cast<SettingsSection*>(FindSection(name))) {
+    existing->specs.insert(existing->specs.end(), specs.begin(), specs.end());
+    return;
+  }
+  sections_.push_back(SettingsSection{std::move(name), std::move(help), {specs.begin(), specs.end()}});
+}
+
+const SettingsSection* ConfigSchema::FindSection(std::string_view name) const {
+  for (const auto& s : sections_)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+const SettingSpec* ConfigSchema::Find(std::string_view full_key) const {
+  size_t dot = full_key.find('.');
+  if (dot == std::string_view::npos) return nullptr;
+  const SettingsSection* section = FindSection(full_key.substr(0, dot));
+  if (!section) return nullptr;
+  for (const auto& spec : section->specs)
+    if (spec.key == full_key.substr(dot + 1)) return &spec;
+  return nullptr;
+}
+
+namespace {
+
+std::string YamlScalar(const SettingSpec& spec, std::string_view default_text) {
+  if (spec.type == SettingType::kList) {
+    auto v = ParseSettingValue(spec, default_text);
+    return FormatSettingValue(spec, *v);
+  }
+  if (spec.type == SettingType::kString) {
+    // Quote strings so that empty ones and ones with YAML-special characters stay strings.
+    YAML::Emitter out;
+    out << YAML::DoubleQuoted << std::string(default_text);
+    return out.c_str();
+  }
+  return std::string(default_text);
+}
+
+}  // namespace
+
+std::string ConfigSchema::DefaultFileText() const {
+  std::string out =
+      "# Vigil agent configuration. Every key is shown at its default; delete what you do not\n"
+      "# change. Durations take a unit (ms, s, m, h, d); sizes may (B, KB, MB, GB).\n";
+  for (const auto& section : sections_) {
+    out += "\n# " + section.help + "\n" + section.name + ":\n";
+    for (const auto& spec : section.specs) {
+      out += "  # " + std::string(spec.help);
+      std::string extra = RangeText(spec);
+      if (spec.type == SettingType::kEnum) extra = "one of " + std::string(spec.choices);
+      if (!extra.empty()) out += " (" + extra + ")";
+      out += "\n  " + std::string(spec.key) + ": " + YamlScalar(spec, spec.default_value) + "\n";
+    }
+  }
+  return out;
+}
+
+std::string ConfigSchema::ReferenceMarkdown() const {
+  std::string out =
+      "# Agent configuration reference\n\n"
+      "Generated from the settings tables by `vigil-agent config --print-reference`; do not edit by\n"
+      "hand (`make docs` regenerates it, and a test fails when it is out of date).\n\n"
+      "The configuration is one YAML file (`vigil-agent run --config FILE`), a mapping of sections\n"
+      "to keys. Every key is optional. Unknown keys, wrong types and values out of range are errors\n"
+      "that name the file, line and key; `vigil-agent config --check FILE` validates a file, and\n"
+      "`vigil-agent config --print-defaults` prints a commented file with every default.\n\n"
+      "Value syntax: durations take a unit (`500ms`, `60s`, `15m`, `1h`, `2d`); sizes an optional\n"
+      "one (`4096`, `64KB`, `10MB`, `1GB`, powers of 1024); lists are YAML sequences.\n";
+  for (const auto& section : sections_) {
+    out += "\n## `" + section.name + "`\n\n" + section.help + "\n\n";
+    out += "| key | type | default | range | description |\n|---|---|---|---|---|\n";
+    for (const auto& spec : section.specs) {
+      std::string range = spec.type == SettingType::kEnum ? std::string(spec.choices) : RangeText(spec);
+      std::string def = spec.default_value.empty() ? "(empty)" : YamlScalar(spec, spec.default_value);
+      for (char& c : range)
+        if (c == '|') c = '/';
+      out += "| `" + section.name + "." + std::string(spec.key) + "` | " + std::string(SettingTypeName(spec.type)) +
+             " | `" + def + "` | " + range + " | " + std::string(spec.help) + " |\n";
+    }
+  }
+  return out;
+}
+
+Config Config::Defaults(const ConfigSchema& schema) {
+  Config c;
+  for (const auto& section : schema.sections()) {
+    for (const auto& spec : section.specs) {
+      auto v = ParseSettingValue(spec, spec.default_value);
+      // A bad default is a programming error; settings_test checks every table.
+      c.values_[section.name + "." + std::string(spec.key)] = v.ok() ? *v : SettingValue(std::string());
+    }
+  }
+  return c;
+}
+
+const SettingValue& Config::Get(std::string_view key) const {
+  auto it = values_.find(key);
+  if (it == values_.end()) {
+    // Asking for an undeclared key is a programming error: fail loudly in every build.
+    fprintf(stderr, "vigil: internal error: undeclared configuration key '%.*s'\n", static_cast<int>(key.size()),
+            key.data());
+    abort();
+  }
+  return it->second;
+}
+
+bool Config::GetBool(std::string_view key) const { return std::get<bool>(Get(key)); }
+int64_t Config::GetInt(std::string_view key) const { return std::get<int64_t>(Get(key)); }
+const std::string& Config::GetString(std::string_view key) const { return std::get<std::string>(Get(key)); }
+const std::vector<std::string>& Config::GetList(std::string_view key) const {
+  return std::get<std::vector<std::string>>(Get(key));
+}
+
+Status Config::Set(const ConfigSchema& schema, std::string_view key, std::string_view text) {
+  const SettingSpec* spec = schema.Find(key);
+  if (!spec) return Status::InvalidArgument("unknown key '" + std::string(key) + "'");
+  auto v = ParseSettingValue(*spec, text);
+  if (!v.ok()) return v.status().WithContext("key '" + std::string(key) + "'");
+  values_[std::string(key)] = std::move(*v);
+  return Status::Ok();
+}
+
+Result<Config> LoadConfig(const ConfigSchema& schema, std::string_view yaml_text, std::string_view origin) {
+  Config config = Config::Defaults(schema);
+  config.origin_ = std::string(origin);
+  std::vector<std::string> errors;
+  auto error_at = [&](const YAML::Mark& mark, const std::string& msg) {
+    std::string loc = std::string(origin);
+    if (!mark.is_null()) loc += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    errors.push_back(loc + ": " + msg);
+  };
+
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    error_at(e.mark, "not valid YAML: " + e.msg);
+    return Status::InvalidArgument(errors.front());
+  }
+  if (!root.IsDefined() || root.IsNull()) return config;  // an empty file: all defaults
+  if (!root.IsMap()) {
+    error_at(root.Mark(), "expected a mapping of sections (agent:, process:, ...) at the top level");
+    return Status::InvalidArgument(errors.front());
+  }
+
+  std::vector<std::string> section_names;
+  for (const auto& s : schema.sections()) section_names.push_back(s.name);
+  std::set<std::string> seen_sections;
+  for (const auto& top : root) {
+    if (!top.first.IsScalar()) {
+      error_at(top.first.Mark(), "section names must be plain words");
+      continue;
+    }
+    const std::string name = top.first.Scalar();
+    const SettingsSection* section = schema.FindSection(name);
+    if (!section) {
+      error_at(top.first.Mark(), "unknown section '" + name + "'" + Suggest(name, section_names));
+      continue;
+    }
+    if (!seen_sections.insert(name).second) {
+      error_at(top.first.Mark(), "section '" + name + "' appears twice");
+      continue;
+    }
+    if (top.second.IsNull()) continue;
+    if (!top.second.IsMap()) {
+      error_at(top.second.Mark(), "section '" + name + "' must be a mapping of keys");
+      continue;
+    }
+    std::vector<std::string> key_names;
+    for (const auto& spec : section->specs) key_names.emplace_back(spec.key);
+    std::set<std::string> seen_keys;
+    for (const auto& kv : top.second) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
+      const std::string full = name + "." + key;
+      const SettingSpec* spec = schema.Find(full);
+      if (!spec) {
+        error_at(kv.first.Mark(), "unknown key '" + full + "'" + Suggest(key, key_names));
+        continue;
+      }
+      if (!seen_keys.insert(key).second) {
+        error_at(kv.first.Mark(), "key '" + full + "' appears twice");
+        continue;
+      }
+      const YAML::Node& value = kv.second;
+      Result<SettingValue> parsed = Status::InvalidArgument("unset");
+      if (value.IsSequence()) {
+        std::vector<std::string> items;
+        bool scalar_items = true;
+        for (const auto& item : value) {
+          if (!item.IsScalar()) scalar_items = false;
+          else items.push_back(item.Scalar());
+        }
+        parsed = scalar_items ? ParseSettingList(*spec, items)
+                              : Result<SettingValue>(Status::InvalidArgument("list items must be plain values"));
+      } else if (value.IsScalar()) {
+        if (spec->type == SettingType::kList) {
+          parsed = Status::InvalidArgument("expected a list ([a, b] or one '- item' per line)");
+        } else {
+          parsed = ParseSettingValue(*spec, value.Scalar());
+        }
+      } else if (value.IsNull()) {
+        parsed = spec->type == SettingType::kString ? Result<SettingValue>(SettingValue(std::string()))
+                 : spec->type == SettingType::kList
+                     ? Result<SettingValue>(SettingValue(std::vector<std::string>()))
+                     : Result<SettingValue>(Status::InvalidArgument("has no value"));
+      } else {
+        parsed = Status::InvalidArgument("expected a " + std::string(SettingTypeName(spec->type)) + ", got a mapping");
+      }
+      if (!parsed.ok()) {
+        error_at(value.Mark().is_null() ? kv.first.Mark() : value.Mark(),
+                 "key '" + full + "': " + std::string(parsed.status().message()));
+        continue;
+      }
+      config.values_[full] = std::move(*parsed);
+      config.set_in_file_.insert(full);
+    }
+  }
+  if (!errors.empty()) {
+    std::string all;
+    for (const auto& e : errors) all += (all.empty() ? "" : "\n") + e;
+    return Status::InvalidArgument(all);
+  }
+  return config;
+}
+
+}  // namespace vigil

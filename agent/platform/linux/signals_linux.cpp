@@ -1,0 +1,40 @@
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "agent/platform/signals.h"
+
+namespace vigil {
+namespace {
+
+sigset_t AgentSignalSet() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+}  // namespace
+
+void BlockAgentSignals() {
+  sigset_t set = AgentSignalSet();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+AgentSignal WaitForAgentSignal(int timeout_ms) {
+  sigset_t set = AgentSignalSet();
+  timespec ts{timeout_ms / 1000, (timeout_ms % 1000) * 1'000'000L};
+  int sig = sigtimedwait(&set, nullptr, &ts);
+  if (sig == SIGHUP) return AgentSignal::kReload;
+  if (sig == SIGTERM || sig == SIGINT) return AgentSignal::kStop;
+  return AgentSignal::kNone;
+}
+
+bool StdoutIsTerminal() { return isatty(STDOUT_FILENO) == 1; }
+
+}  // namespace vigil

@@ -1,0 +1,18 @@
+// Process-level OS services for the agent's main thread: signals and the terminal.
+// Implementation: platform/linux/signals_linux.cpp.
+#pragma once
+
+namespace vigil {
+
+enum class AgentSignal { kNone, kStop, kReload };
+
+// Blocks SIGTERM, SIGINT and SIGHUP. Call in main before any thread starts, so that every
+// thread inherits the mask and only WaitForAgentSignal receives them. Ignores SIGPIPE.
+void BlockAgentSignals();
+
+// Waits up to timeout_ms for SIGTERM/SIGINT (kStop) or SIGHUP (kReload).
+AgentSignal WaitForAgentSignal(int timeout_ms);
+
+bool StdoutIsTerminal();
+
+}  // namespace vigil

@@ -1,0 +1,29 @@
+# Build options: one per collector and feature, plus VIGIL_MINIMAL, which starts from nothing.
+# A feature that is OFF is not compiled at all. The list of compiled-in collectors is generated
+# into a registry source file (no static initializers).
+
+option(VIGIL_MINIMAL "Start from nothing: every optional collector and feature defaults to OFF" OFF)
+if(VIGIL_MINIMAL)
+  set(_vigil_default OFF)
+else()
+  set(_vigil_default ON)
+endif()
+
+# name | option | help
+set(VIGIL_COLLECTORS
+  "process|VIGIL_WITH_PROCESS|process exec/exit from the netlink proc connector or /proc polling"
+  "system_info|VIGIL_WITH_SYSTEM_INFO|OS, kernel, hardware, CPU, memory, NICs"
+  "heartbeat|VIGIL_WITH_HEARTBEAT|periodic liveness event")
+foreach(entry IN LISTS VIGIL_COLLECTORS)
+  string(REPLACE "|" ";" parts "${entry}")
+  list(GET parts 1 opt)
+  list(GET parts 2 help)
+  option(${opt} "Collector: ${help}" ${_vigil_default})
+endforeach()
+
+option(VIGIL_WITH_PRETTY_OUTPUT "Readable, coloured event output on a terminal (--output pretty)" ${_vigil_default})
+
+option(VIGIL_BUILD_TESTS "Build unit and integration tests (GoogleTest)" OFF)
+option(VIGIL_BUILD_BENCH "Build benchmarks (Google Benchmark)" OFF)
+option(VIGIL_BUILD_FUZZ "Build libFuzzer targets (needs clang)" OFF)
+option(VIGIL_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)

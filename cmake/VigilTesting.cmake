@@ -1,0 +1,34 @@
+# Test and fuzz helpers. Unit tests sit beside their code (foo_test.cpp) and are added by the
+# CMakeLists.txt of that folder; integration tests live in tests/integration/.
+#
+#   vigil_test(NAME n SOURCES a_test.cpp ... LIBS lib ... [LABEL unit|integration])
+#     one GoogleTest binary, its tests discovered by CTest and labelled (default: unit).
+#   vigil_fuzz_target(NAME n SOURCES f.cpp LIBS lib ...)
+#     one libFuzzer binary (fuzz preset, clang only), built into build/fuzz/bin.
+
+include(GoogleTest)
+
+function(vigil_test)
+  if(NOT VIGIL_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(T "" "NAME;LABEL" "SOURCES;LIBS" ${ARGN})
+  if(NOT T_LABEL)
+    set(T_LABEL unit)
+  endif()
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
+  set_target_properties(${T_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  gtest_discover_tests(${T_NAME} PROPERTIES LABELS ${T_LABEL} DISCOVERY_TIMEOUT 60)
+endfunction()
+
+function(vigil_fuzz_target)
+  if(NOT VIGIL_BUILD_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(F "" "NAME" "SOURCES;LIBS" ${ARGN})
+  add_executable(${F_NAME} ${F_SOURCES})
+  target_link_libraries(${F_NAME} PRIVATE ${F_LIBS})
+  target_link_options(${F_NAME} PRIVATE -fsanitize=fuzzer)
+  set_property(GLOBAL APPEND PROPERTY VIGIL_FUZZ_TARGETS ${F_NAME})
+endfunction()
