@@ -1,0 +1,66 @@
+# The one entry point. Every target installs missing Debian packages first (scripts/deps.sh).
+#
+#   make          release binaries into build/bin/ (vigil-agent)
+#   make test     every test: unit tests under ASan+UBSan and in the release build,
+#                 integration tests on the real kernel (root), a short fuzz run
+#   make demo     run the agent on this machine, printing its events live
+#   make bench    benchmarks (exec storm, footprint) with their targets
+#   make minimal  the smallest agent (process collector, JSON Lines) into build/minimal/bin/
+#   make fuzz     build the fuzz targets and run each for FUZZ_SECONDS
+#   make docs     regenerate generated documentation (docs/configuration.md)
+
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 20
+CTEST = ctest --output-on-failure --timeout 300 -j$(JOBS)
+
+.PHONY: all deps release test unit-dev unit-release fuzz-build fuzz demo bench minimal docs clean
+
+all: release
+
+release:
+	@scripts/deps.sh build
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j$(JOBS) --target vigil-agent
+	@echo "built build/bin/vigil-agent"
+
+test:
+	@scripts/deps.sh test
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j$(JOBS)
+	@echo "== tests: debug build under AddressSanitizer and UndefinedBehaviorSanitizer"
+	@cd build/dev && $(CTEST)
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j$(JOBS)
+	@echo "== tests: release build"
+	@cd build/release && $(CTEST)
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+fuzz:
+	@scripts/deps.sh test
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j$(JOBS)
+	@scripts/run-fuzz.sh build/fuzz/bin $(FUZZ_SECONDS)
+
+demo: release
+	@scripts/demo.sh
+
+bench:
+	@scripts/deps.sh bench
+	@cmake --preset release >/dev/null
+	@cmake --preset minimal >/dev/null
+	@cmake --build --preset release -j$(JOBS)
+	@cmake --build --preset minimal -j$(JOBS) --target vigil-agent
+	@bench/run.sh
+
+minimal:
+	@scripts/deps.sh build
+	@cmake --preset minimal >/dev/null
+	@cmake --build --preset minimal -j$(JOBS) --target vigil-agent
+	@echo "built build/minimal/bin/vigil-agent"
+
+docs: release
+	@build/bin/vigil-agent config --print-reference > docs/configuration.md
+	@echo "wrote docs/configuration.md"
+
+clean:
+	rm -rf build
