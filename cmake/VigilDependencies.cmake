@@ -1,5 +1,6 @@
 # Third-party libraries, one per job, all from Debian's packages:
 #   JSON nlohmann-json3-dev, YAML libyaml-cpp-dev, CLI libcli11-dev, logging libspdlog-dev,
+#   digests libmd-dev,
 #   tests libgtest-dev, benchmarks libbenchmark-dev. scripts/deps.sh installs them.
 # A library that is needed but missing stops the configure step with the package to install.
 
@@ -23,6 +24,12 @@ find_package(yaml-cpp QUIET)
 if(NOT yaml-cpp_FOUND)
   message(FATAL_ERROR "Vigil needs yaml-cpp: install the Debian package libyaml-cpp-dev")
 endif()
+find_library(VIGIL_LIBMD md)
+find_path(VIGIL_LIBMD_INCLUDE sha2.h)
+if(NOT VIGIL_LIBMD OR NOT VIGIL_LIBMD_INCLUDE)
+  message(FATAL_ERROR "Vigil needs libmd (SHA-256 of executables): install the Debian package libmd-dev")
+endif()
+
 find_package(spdlog QUIET)
 if(NOT spdlog_FOUND)
   message(FATAL_ERROR "Vigil needs spdlog: install the Debian package libspdlog-dev")

@@ -3,7 +3,7 @@
 # there. Usage: scripts/deps.sh build|test|bench|demo
 set -eu
 
-build="cmake make g++ pkg-config nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev"
+build="cmake make g++ pkg-config nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libmd-dev"
 test="$build clang libclang-rt-14-dev libgtest-dev libgmock-dev procps"
 bench="$build libbenchmark-dev auditd procps binutils"
 demo="$build"

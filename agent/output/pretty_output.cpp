@@ -29,15 +29,17 @@ std::string Str(const Json& data, const char* key) {
 std::string Summary(const Event& e) {
   const Json& d = e.data;
   if (e.type == "process") {
+    // Built with append(): GCC 12 warns falsely (-Wrestrict) on long operator+ chains.
     std::string cmd = Str(d, "cmdline");
-    if (cmd.empty()) cmd = "[" + Str(d, "comm") + "]";
-    std::string s = Str(d, "user") + "  " + cmd + "  (pid " + Str(d, "pid");
+    if (cmd.empty()) cmd.append("[").append(Str(d, "comm")).append("]");
+    std::string s = Str(d, "user");
+    s.append("  ").append(cmd).append("  (pid ").append(Str(d, "pid"));
+    if (!Str(d, "ppid").empty()) s.append(" < ").append(Str(d, "ppid"));
     std::string parent = Str(d, "parent_exe");
-    if (!Str(d, "ppid").empty()) s += " < " + Str(d, "ppid");
-    if (!parent.empty()) s += " " + parent.substr(parent.rfind('/') + 1);
-    if (e.action == "exit") s += ", exit " + Str(d, "exit_code");
-    s += ")";
-    if (d.value("partial", false)) s += " partial";
+    if (!parent.empty()) s.append(" ").append(parent.substr(parent.rfind('/') + 1));
+    if (e.action == "exit") s.append(", exit ").append(Str(d, "exit_code"));
+    s.append(")");
+    if (d.value("partial", false)) s.append(" partial");
     return s;
   }
   if (e.type == "system_info") {

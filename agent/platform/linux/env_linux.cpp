@@ -10,7 +10,7 @@
 #include <cstring>
 #include <ctime>
 
-#include <openssl/evp.h>
+#include <sha2.h>  // libmd: small message-digest library (47 KB), no OpenSSL needed on a device
 
 #include "agent/platform/env.h"
 
@@ -211,9 +211,9 @@ class LinuxEnv : public Env {
     if (fstat(fd.get(), &st) != 0) return ErrnoStatus("fstat", path, errno);
     if (static_cast<uint64_t>(st.st_size) > max_bytes)
       return Status::InvalidArgument(path + ": " + std::to_string(st.st_size) + " bytes, over the hashing limit");
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return Status::Internal("sha256 init");
-    char buf[65536];
+    SHA2_CTX ctx;
+    SHA256Init(&ctx);
+    unsigned char buf[65536];
     for (;;) {
       ssize_t n = read(fd.get(), buf, sizeof(buf));
       if (n < 0) {
@@ -221,11 +221,11 @@ class LinuxEnv : public Env {
         return ErrnoStatus("read", path, errno);
       }
       if (n == 0) break;
-      EVP_DigestUpdate(ctx.get(), buf, static_cast<size_t>(n));
+      SHA256Update(&ctx, buf, static_cast<size_t>(n));
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx.get(), md, &len);
+    uint8_t md[SHA256_DIGEST_LENGTH];
+    SHA256Final(md, &ctx);
+    const unsigned int len = SHA256_DIGEST_LENGTH;
     static constexpr char kHex[] = "0123456789abcdef";
     std::string hex;
     hex.reserve(len * 2);
