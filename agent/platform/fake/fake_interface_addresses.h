@@ -18,8 +18,14 @@ class FakeInterfaceAddressSource : public InterfaceAddressSource {
     addrs_.push_back({std::move(interface), family, std::move(address), prefix_len});
   }
   // Makes List fail with `s` (pass Status::Ok() to make it succeed again).
-  void SetError(Status s) { std::lock_guard l(mu_); error_ = std::move(s); }
-  int calls() const { std::lock_guard l(mu_); return calls_; }
+  void SetError(Status s) {
+    std::lock_guard l(mu_);
+    error_ = std::move(s);
+  }
+  int calls() const {
+    std::lock_guard l(mu_);
+    return calls_;
+  }
 
   Result<std::vector<InterfaceAddress>> List() override {
     std::lock_guard l(mu_);
