@@ -1,0 +1,179 @@
+#include "agent/collectors/process/process_collector.h"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/collectors/process/hash_cache.h"
+#include "agent/collectors/process/hashing_emitter.h"
+#include "agent/collectors/process/passwd.h"
+#include "agent/collectors/process/poll_source.h"
+#include "agent/collectors/process/tracker.h"
+#include "agent/platform/process_source.h"
+
+namespace vigil::process {
+namespace {
+
+constexpr int64_t kGiB = int64_t{1} << 30;
+
+constexpr SettingSpec kSettings[] = {
+    {"mode", SettingType::kEnum, "auto",
+     "Event source: netlink (kernel proc connector, needs root), poll (/proc diff), or auto (netlink, else poll)",
+     0, 0, "auto|netlink|poll"},
+    {"poll_interval", SettingType::kDuration, "100ms",
+     "How often /proc is listed in poll mode; processes shorter than this may be missed", 10, 60'000},
+    {"hash_max_size", SettingType::kSize, "64MB",
+     "Executables larger than this are not hashed (no sha256 field); 0 disables hashing", 0, 4 * kGiB},
+    {"hash_cache_entries", SettingType::kInt, "1024",
+     "Executable digests remembered, keyed by device, inode, mtime and size", 1, 1 << 20},
+    {"table_entries", SettingType::kInt, "4096",
+     "Live processes remembered for parent fields and exit events; when full the oldest is forgotten", 64,
+     1 << 22},
+};
+
+constexpr int kReadTimeoutMs = 500;
+constexpr size_t kHashQueueLimit = 1024;
+
+class ProcessCollector final : public Collector {
+ public:
+  explicit ProcessCollector(CollectorContext& ctx)
+      : ctx_(ctx),
+        mode_(ctx.config.GetString("process.mode")),
+        poll_interval_ms_(ctx.config.GetInt("process.poll_interval")),
+        users_(ctx.env, ctx.stats),
+        hashes_(static_cast<size_t>(ctx.config.GetInt("process.hash_cache_entries"))),
+        emitter_(ctx.env, hashes_, ctx.stats, static_cast<uint64_t>(ctx.config.GetInt("process.hash_max_size")),
+                 kHashQueueLimit, [this](Event&& e) { ctx_.Emit(std::move(e)); }),
+        tracker_(ctx.env, ctx.stats, users_, hashes_, emitter_, MakeOptions(ctx.config)) {}
+
+  ~ProcessCollector() override { Stop(); }
+
+  Status Start() override {
+    if (thread_.joinable()) return Status::Ok();
+    std::unique_ptr<ProcessSource> source;
+    if (mode_ != "poll") {
+      auto kernel = OpenKernelProcessSource(KernelProcessSourceOptions{});
+      if (kernel.ok()) {
+        source = std::move(*kernel);
+      } else if (mode_ == "netlink") {
+        return Status::Unavailable(std::string(kernel.status().message()));
+      } else {
+        spdlog::info("process: {}; falling back to polling /proc every {} ms", kernel.status().message(),
+                     poll_interval_ms_);
+      }
+    }
+    if (!source) {
+      auto poll = OpenPoll();
+      if (!poll.ok()) return poll.status();
+      source = std::move(*poll);
+    }
+    ctx_.stats.SetSource(std::string(source->name()));
+    {
+      std::lock_guard lock(mu_);
+      source_ = std::move(source);
+    }
+    emitter_.Start();
+    thread_ = std::thread([this] { Run(); });
+    return Status::Ok();
+  }
+
+  void Stop() override {
+    stop_.store(true);
+    {
+      std::lock_guard lock(mu_);
+      if (source_) source_->Interrupt();
+    }
+    if (thread_.joinable()) thread_.join();
+    emitter_.Stop();
+  }
+
+ private:
+  static TrackerOptions MakeOptions(const Config& config) {
+    TrackerOptions o;
+    o.hash_max_size = static_cast<uint64_t>(config.GetInt("process.hash_max_size"));
+    o.table_entries = static_cast<size_t>(config.GetInt("process.table_entries"));
+    return o;
+  }
+
+  Result<std::unique_ptr<ProcessSource>> OpenPoll() {
+    auto poll = std::make_unique<PollProcessSource>(ctx_.env, poll_interval_ms_);
+    std::vector<ProcEvent> none;
+    if (Status st = poll->Scan(&none); !st.ok())
+      return Status::Unavailable("process: cannot poll /proc: " + st.ToString());
+    return std::unique_ptr<ProcessSource>(std::move(poll));
+  }
+
+  void Run() {
+    tracker_.Seed();
+    std::vector<ProcEvent> batch;
+    batch.reserve(256);
+    ProcessSource* source = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      source = source_.get();
+    }
+    while (!stop_.load(std::memory_order_relaxed)) {
+      batch.clear();
+      uint64_t overruns = 0;
+      Status st = source->Read(kReadTimeoutMs, &batch, &overruns);
+      if (overruns > 0) {
+        ctx_.stats.Drop("kernel_overrun", overruns);
+        tracker_.OnOverrun();
+      }
+      if (!batch.empty()) {
+        const int64_t now = ctx_.env.clock().NowMs();
+        for (const ProcEvent& ev : batch) tracker_.Handle(ev, now);
+      }
+      if (st.ok()) continue;
+      if (stop_.load()) break;
+      if (mode_ != "auto" || source->name() == "poll") {
+        spdlog::error("process: event source failed, collector stopped: {}", st.ToString());
+        ctx_.stats.SetSource("");
+        break;
+      }
+      spdlog::warn("process: {}; falling back to polling /proc", st.ToString());
+      auto poll = OpenPoll();
+      if (!poll.ok()) {
+        spdlog::error("process: {}", poll.status().ToString());
+        ctx_.stats.SetSource("");
+        break;
+      }
+      std::lock_guard lock(mu_);
+      source_ = std::move(*poll);
+      source = source_.get();
+      ctx_.stats.SetSource("poll");
+      if (stop_.load()) break;
+    }
+  }
+
+  CollectorContext ctx_;
+  const std::string mode_;
+  const int64_t poll_interval_ms_;
+  UserNames users_;
+  HashCache hashes_;
+  HashingEmitter emitter_;
+  ProcessTracker tracker_;
+
+  std::mutex mu_;  // guards source_ (replaced on fallback, interrupted by Stop)
+  std::unique_ptr<ProcessSource> source_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+std::unique_ptr<Collector> Create(CollectorContext& ctx) { return std::make_unique<ProcessCollector>(ctx); }
+
+}  // namespace
+
+extern const CollectorDescriptor kDescriptor{
+    "process",
+    "process exec and exit events, from the netlink proc connector or by polling /proc",
+    Priority::kMedium,
+    kSettings,
+    &Create,
+};
+
+}  // namespace vigil::process

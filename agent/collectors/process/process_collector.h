@@ -1,0 +1,23 @@
+// The process collector: "process" events (exec, exit) for every process on the device.
+//
+// Source, by the setting process.mode:
+//   netlink  the kernel's proc connector (platform/linux/proc_connector.cpp); Start fails with
+//            Unavailable when it cannot be opened
+//   poll     a diff of /proc every process.poll_interval (poll_source.h)
+//   auto     netlink when it opens, else poll; also falls back to poll if the connector
+//            breaks later
+// agent_stats reports the source in use ("netlink" or "poll").
+//
+// Threads: a receive thread (source -> ProcessTracker, enrichment done at once) and a hashing
+// thread (HashingEmitter). Both are joined by Stop.
+//
+// Fields of the events: README.md beside this file.
+#pragma once
+
+#include "agent/core/collector.h"
+
+namespace vigil::process {
+
+extern const CollectorDescriptor kDescriptor;
+
+}  // namespace vigil::process

@@ -1,0 +1,134 @@
+#include "agent/collectors/process/process_collector.h"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "agent/core/bus.h"
+#include "agent/core/scheduler.h"
+#include "agent/core/settings.h"
+#include "agent/core/stats.h"
+#include "agent/platform/fake/fake_env.h"
+
+namespace vigil::process {
+namespace {
+
+using namespace std::string_literals;
+
+void AddProc(FakeEnv& env, int pid, int ppid, const std::string& exe, const std::string& cmdline) {
+  const std::string dir = "/proc/" + std::to_string(pid);
+  env.SetLink(dir + "/exe", exe);
+  env.SetFile(exe, "image " + exe);
+  env.SetFile(dir + "/cmdline", cmdline);
+  env.SetLink(dir + "/cwd", "/");
+  env.SetFile(dir + "/stat", std::to_string(pid) + " (" + exe.substr(exe.rfind('/') + 1) + ") S " +
+                                 std::to_string(ppid) + " 1 1 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 5000 0 0\n");
+  env.SetFile(dir + "/status", "Name:\tx\nPPid:\t" + std::to_string(ppid) + "\nUid:\t0\t0\t0\t0\n");
+}
+
+TEST(ProcessDescriptor, DeclaresItsSettingsWithValidDefaults) {
+  EXPECT_EQ(kDescriptor.name, "process");
+  EXPECT_NE(kDescriptor.factory, nullptr);
+  std::set<std::string> keys;
+  for (const SettingSpec& spec : kDescriptor.settings) {
+    keys.insert(std::string(spec.key));
+    EXPECT_FALSE(spec.help.empty()) << spec.key;
+    auto v = ParseSettingValue(spec, spec.default_value);
+    EXPECT_TRUE(v.ok()) << spec.key << ": " << v.status().ToString();
+    if (spec.type == SettingType::kInt || spec.type == SettingType::kDuration || spec.type == SettingType::kSize) {
+      EXPECT_LT(spec.min, spec.max) << spec.key;
+      EXPECT_GE(spec.min, 0) << spec.key;
+    }
+  }
+  EXPECT_EQ(keys, (std::set<std::string>{"mode", "poll_interval", "hash_max_size", "hash_cache_entries",
+                                         "table_entries"}));
+}
+
+class ProcessCollectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    schema_.AddSection("process", "", kDescriptor.settings);
+    config_ = Config::Defaults(schema_);
+    ASSERT_TRUE(config_.Set(schema_, "process.mode", "poll").ok());
+    ASSERT_TRUE(config_.Set(schema_, "process.poll_interval", "10ms").ok());
+    env_.SetFile("/etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+    AddProc(env_, 1, 0, "/sbin/init", "/sbin/init\0"s);
+    ctx_ = std::make_unique<CollectorContext>(
+        CollectorContext{config_, env_, bus_, scheduler_, stats_, Priority::kMedium});
+  }
+
+  // Waits (bounded) for an event matching pred; everything popped is kept in seen_.
+  std::optional<Event> WaitFor(const std::function<bool(const Event&)>& pred) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      for (const Event& e : seen_) {
+        if (pred(e)) return e;
+      }
+      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+      bus_.PopAll(&seen_, std::chrono::milliseconds(50));
+    }
+  }
+
+  FakeEnv env_;
+  EventBus bus_{256};
+  Scheduler scheduler_;
+  CollectorStats stats_{"process"};
+  ConfigSchema schema_;
+  Config config_;
+  std::unique_ptr<CollectorContext> ctx_;
+  std::vector<Event> seen_;
+};
+
+TEST_F(ProcessCollectorTest, PollModeReportsExecAndExitOfANewProcess) {
+  auto c = kDescriptor.factory(*ctx_);
+  ASSERT_TRUE(c->Start().ok());
+  EXPECT_EQ(stats_.source(), "poll");
+
+  AddProc(env_, 4242, 1, "/usr/bin/unique-tool", "unique-tool\0--flag\0"s);
+  auto exec = WaitFor([](const Event& e) { return e.action == "exec" && e.data.value("pid", 0) == 4242; });
+  ASSERT_TRUE(exec.has_value());
+  EXPECT_EQ(exec->type, "process");
+  EXPECT_EQ(exec->collector, "process");
+  EXPECT_EQ(exec->priority, Priority::kMedium);
+  EXPECT_EQ(exec->ts_ms, env_.manual_clock().NowMs());
+  EXPECT_EQ(exec->data["exe"], "/usr/bin/unique-tool");
+  EXPECT_EQ(exec->data["cmdline"], "unique-tool --flag");
+  EXPECT_EQ(exec->data["ppid"], 1);
+  EXPECT_EQ(exec->data["user"], "root");
+  EXPECT_EQ(exec->data["parent_exe"], "/sbin/init");
+
+  env_.RemovePath("/proc/4242");
+  auto exit = WaitFor([](const Event& e) { return e.action == "exit" && e.data.value("pid", 0) == 4242; });
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->data["exe"], "/usr/bin/unique-tool");
+  EXPECT_FALSE(exit->data.contains("exit_code"));  // polling cannot know it
+  c->Stop();
+  c->Stop();  // idempotent
+  EXPECT_EQ(stats_.dropped_total(), 0u);
+}
+
+TEST_F(ProcessCollectorTest, ProcessesAliveAtStartAreNotReported) {
+  AddProc(env_, 77, 1, "/usr/sbin/crond", "crond\0"s);
+  auto c = kDescriptor.factory(*ctx_);
+  ASSERT_TRUE(c->Start().ok());
+  AddProc(env_, 78, 1, "/bin/marker", "marker\0"s);
+  ASSERT_TRUE(WaitFor([](const Event& e) { return e.data.value("pid", 0) == 78; }).has_value());
+  c->Stop();
+  for (const Event& e : seen_) EXPECT_NE(e.data.value("pid", 0), 77) << e.data.dump();
+}
+
+TEST_F(ProcessCollectorTest, PollModeFailsToStartWithoutProc) {
+  env_.DenyPrefix("/proc");
+  auto c = kDescriptor.factory(*ctx_);
+  Status st = c->Start();
+  EXPECT_EQ(st.code(), Status::Code::kUnavailable) << st.ToString();
+  c->Stop();
+}
+
+}  // namespace
+}  // namespace vigil::process

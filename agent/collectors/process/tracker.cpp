@@ -1,0 +1,362 @@
+#include "agent/collectors/process/tracker.h"
+
+#include "agent/collectors/process/procfs.h"
+
+namespace vigil::process {
+namespace {
+
+constexpr int32_t kKthreaddPid = 2;
+constexpr char kKeySep = '\x1f';
+
+std::string AggKey(std::string_view action, const Image* image, std::string_view cmdline, std::string_view user) {
+  std::string key;
+  std::string_view exe = image ? (image->exe.empty() ? std::string_view(image->comm) : std::string_view(image->exe))
+                               : std::string_view();
+  key.reserve(16 + exe.size() + cmdline.size() + user.size());
+  key.append("process").push_back(kKeySep);
+  key.append(action).push_back(kKeySep);
+  key.append(exe).push_back(kKeySep);
+  key.append(cmdline).push_back(kKeySep);
+  key.append(user);
+  return key;
+}
+
+}  // namespace
+
+ProcessTracker::ProcessTracker(Env& env, CollectorStats& stats, UserNames& users, HashCache& hashes,
+                               EventSink& sink, TrackerOptions options)
+    : env_(env),
+      stats_(stats),
+      users_(users),
+      hashes_(hashes),
+      sink_(sink),
+      options_(std::move(options)),
+      table_(options_.table_entries) {}
+
+std::string ProcessTracker::PidDir(int32_t pid) const {
+  std::string dir;
+  dir.reserve(options_.proc_root.size() + 12);
+  dir.append(options_.proc_root).push_back('/');
+  dir.append(std::to_string(pid));
+  return dir;
+}
+
+ProcessTracker::Snapshot ProcessTracker::ReadProcess(int32_t pid, bool want_status) {
+  Snapshot snap;
+  snap.image = std::make_shared<Image>();
+  Image& img = *snap.image;
+  const std::string dir = PidDir(pid);
+
+  bool exe_ok = false, cwd_ok = false;
+  if (auto exe = env_.ReadLink(dir + "/exe"); exe.ok()) {
+    img.exe = std::move(*exe);
+    exe_ok = true;
+  }
+  if (auto raw = env_.ReadFile(dir + "/cmdline", options_.cmdline_max + 1); raw.ok()) {
+    std::string& text = *raw;
+    if (text.size() > options_.cmdline_max) {
+      text.resize(options_.cmdline_max);
+      img.cmdline_truncated = true;
+    }
+    text.resize(TrimCmdline(text).size());
+    img.cmdline_raw = std::move(text);
+  }
+  if (auto cwd = env_.ReadLink(dir + "/cwd"); cwd.ok()) {
+    img.cwd = std::move(*cwd);
+    cwd_ok = true;
+  }
+  char state = '?';
+  if (auto text = env_.ReadFile(dir + "/stat", 1024); text.ok()) {
+    if (auto st = ParseProcStat(*text); st.ok()) {
+      img.comm = std::move(st->comm);
+      snap.ppid = st->ppid > 0 ? st->ppid : -1;
+      snap.kernel_thread = st->IsKernelThread();
+      snap.have_stat = true;
+      state = st->state;
+    }
+  }
+  if (want_status && !snap.kernel_thread) {
+    if (auto text = env_.ReadFile(dir + "/status", 8192); text.ok()) {
+      if (auto st = ParseProcStatus(*text); st.ok()) {
+        snap.ruid = st->ruid;
+        if (img.comm.empty()) img.comm = std::move(st->name);
+        if (snap.ppid <= 0 && st->ppid > 0) snap.ppid = st->ppid;
+      }
+    }
+  }
+  // Gone (or going) before we could read it: no executable, or an empty command line from a
+  // process that has no cwd any more or is a zombie.
+  const bool dying = !cwd_ok || !snap.have_stat || state == 'Z' || state == 'X';
+  img.partial = !snap.kernel_thread && (!exe_ok || (img.cmdline_raw.empty() && dying));
+  return snap;
+}
+
+std::optional<HashJob> ProcessTracker::ResolveHash(int32_t pid, Image* image) {
+  if (options_.hash_max_size == 0 || image->partial || image->exe.empty()) return std::nullopt;
+  std::string path = PidDir(pid) + "/exe";
+  auto fi = env_.Stat(path);
+  if (!fi.ok()) {
+    stats_.Count("hash_failed");
+    return std::nullopt;
+  }
+  FileKey key = FileKey::From(*fi);
+  image->file = key;
+  if (fi->size > options_.hash_max_size) {
+    stats_.Count("hash_skipped_size");
+    return std::nullopt;
+  }
+  if (auto sha = hashes_.Get(key)) {
+    stats_.Count("hash_cache_hits");
+    image->sha256 = std::move(*sha);
+    return std::nullopt;
+  }
+  stats_.Count("hash_cache_misses");
+  return HashJob{key, std::move(path), image->exe};
+}
+
+void ProcessTracker::PutEntry(int32_t pid, ProcEntry entry) {
+  if (table_.Put(pid, std::move(entry))) stats_.Count("table_evictions");
+}
+
+std::shared_ptr<const Image> ProcessTracker::ParentImage(int32_t ppid) {
+  if (ppid <= 0) return nullptr;
+  ProcEntry* entry = table_.Find(ppid);
+  if (entry && entry->image && !entry->image->partial) return entry->image;
+  if (entry && entry->kernel_thread) return nullptr;
+  // Not known (or known only from a fork): read it once and remember it.
+  Snapshot snap = ReadProcess(ppid, false);
+  if (!snap.have_stat || snap.kernel_thread) return nullptr;  // gone, or not a user process
+  if (snap.image->file == std::nullopt && !snap.image->partial && options_.hash_max_size > 0) {
+    if (auto fi = env_.Stat(PidDir(ppid) + "/exe"); fi.ok()) {
+      snap.image->file = FileKey::From(*fi);
+      if (auto sha = hashes_.Get(*snap.image->file)) snap.image->sha256 = std::move(*sha);
+    }
+  }
+  std::shared_ptr<const Image> image = snap.image;
+  if (entry) {
+    entry->image = image;
+  } else {
+    ProcEntry e;
+    e.ppid = snap.ppid;
+    e.epoch = epoch_;
+    e.image = image;
+    PutEntry(ppid, std::move(e));
+  }
+  return image->partial ? nullptr : image;
+}
+
+void ProcessTracker::AddImageFields(const Image& image, Json* data) const {
+  Json& d = *data;
+  if (!image.exe.empty()) d["exe"] = image.exe;
+  if (!image.partial || !image.cmdline_raw.empty()) {
+    d["cmdline"] = JoinCmdline(image.cmdline_raw);
+    Json argv = Json::array();
+    for (std::string& a : SplitCmdline(image.cmdline_raw)) argv.push_back(std::move(a));
+    d["argv"] = std::move(argv);
+    if (image.cmdline_truncated) d["cmdline_truncated"] = true;
+  }
+  if (!image.cwd.empty()) d["cwd"] = image.cwd;
+  if (!image.comm.empty()) d["comm"] = image.comm;
+}
+
+void ProcessTracker::AddUser(uint32_t uid, Json* data, std::string* user_out) {
+  *user_out = users_.Name(uid);
+  (*data)["uid"] = uid;
+  (*data)["user"] = *user_out;
+}
+
+void ProcessTracker::AddParent(const std::shared_ptr<const Image>& parent, Json* data) const {
+  if (!parent) return;
+  if (!parent->exe.empty()) (*data)["parent_exe"] = parent->exe;
+  (*data)["parent_cmdline"] = JoinCmdline(parent->cmdline_raw);
+}
+
+void ProcessTracker::Finish(Event&& e, std::optional<HashJob> job) {
+  if (e.data.contains("partial")) stats_.Count("partial");
+  sink_.Submit(std::move(e), std::move(job));
+}
+
+void ProcessTracker::Seed() {
+  auto names = env_.ListDir(options_.proc_root);
+  if (!names.ok()) return;
+  for (const std::string& name : *names) {
+    if (table_.size() >= table_.capacity()) break;
+    const int32_t pid = ParsePid(name);
+    if (pid <= 0 || table_.Find(pid)) continue;
+    Snapshot snap = ReadProcess(pid, true);
+    if (!snap.have_stat) continue;  // gone already
+    ProcEntry e;
+    e.ppid = snap.ppid;
+    e.epoch = epoch_;
+    e.kernel_thread = snap.kernel_thread || pid == kKthreaddPid;
+    if (snap.ruid) {
+      e.uid = *snap.ruid;
+      e.uid_known = true;
+    }
+    if (!e.kernel_thread) {
+      if (!snap.image->partial && options_.hash_max_size > 0) {
+        if (auto fi = env_.Stat(PidDir(pid) + "/exe"); fi.ok()) {
+          snap.image->file = FileKey::From(*fi);
+          if (auto sha = hashes_.Get(*snap.image->file)) snap.image->sha256 = std::move(*sha);
+        }
+      }
+      e.image = std::move(snap.image);
+    }
+    table_.Put(pid, std::move(e));
+  }
+}
+
+void ProcessTracker::Handle(const ProcEvent& ev, int64_t ts_ms) {
+  if (ev.pid <= 0) return;
+  switch (ev.kind) {
+    case ProcEvent::Kind::kFork:
+      HandleFork(ev);
+      break;
+    case ProcEvent::Kind::kExec:
+      HandleExec(ev, ts_ms);
+      break;
+    case ProcEvent::Kind::kExit:
+      HandleExit(ev, ts_ms);
+      break;
+    case ProcEvent::Kind::kUid:
+      HandleUid(ev);
+      break;
+  }
+}
+
+void ProcessTracker::HandleFork(const ProcEvent& ev) {
+  ProcEntry child;
+  child.ppid = ev.ppid;
+  child.epoch = epoch_;
+  if (ev.ppid == kKthreaddPid) {
+    child.kernel_thread = true;  // until it execs (user-mode helpers do)
+  } else if (const ProcEntry* parent = table_.Find(ev.ppid)) {
+    child.image = parent->image;
+    child.kernel_thread = parent->kernel_thread;
+    if (parent->uid_known && parent->epoch == epoch_) {
+      child.uid = parent->uid;
+      child.uid_known = true;
+    }
+  }
+  PutEntry(ev.pid, std::move(child));
+}
+
+void ProcessTracker::HandleUid(const ProcEvent& ev) {
+  if (ProcEntry* e = table_.Find(ev.pid)) {
+    e->uid = ev.ruid;
+    e->uid_known = true;
+    e->epoch = epoch_;
+  }
+}
+
+void ProcessTracker::HandleExec(const ProcEvent& ev, int64_t ts_ms) {
+  const int32_t pid = ev.pid;
+  ProcEntry known;  // what a fork (or an earlier exec) told us
+  if (const ProcEntry* e = table_.Find(pid)) known = *e;
+  const bool uid_fresh = known.uid_known && known.epoch == epoch_;
+
+  Snapshot snap = ReadProcess(pid, !uid_fresh);
+  if (snap.kernel_thread) {
+    ProcEntry e;
+    e.ppid = snap.ppid;
+    e.epoch = epoch_;
+    e.kernel_thread = true;
+    PutEntry(pid, std::move(e));
+    return;
+  }
+  Image& img = *snap.image;
+  const int32_t ppid = snap.ppid > 0 ? snap.ppid : (known.ppid > 0 ? known.ppid : ev.ppid);
+  std::optional<uint32_t> uid;
+  if (uid_fresh) uid = known.uid;
+  else if (snap.ruid) uid = snap.ruid;
+
+  std::optional<HashJob> job = ResolveHash(pid, &img);
+  std::shared_ptr<const Image> parent = ParentImage(ppid);
+
+  Event e;
+  e.type = "process";
+  e.action = "exec";
+  e.ts_ms = ts_ms;
+  Json& d = e.data;
+  d["pid"] = pid;
+  if (ppid > 0) d["ppid"] = ppid;
+  std::string user;
+  if (uid) AddUser(*uid, &d, &user);
+  AddImageFields(img, &d);
+  if (!img.sha256.empty()) d["sha256"] = img.sha256;
+  AddParent(parent, &d);
+  if (img.partial) d["partial"] = true;
+  e.agg_key = AggKey(e.action, &img, d.contains("cmdline") ? d["cmdline"].get_ref<const std::string&>() : "", user);
+
+  ProcEntry entry;
+  entry.ppid = ppid;
+  entry.epoch = epoch_;
+  if (uid) {
+    entry.uid = *uid;
+    entry.uid_known = true;
+  }
+  entry.image = std::move(snap.image);
+  PutEntry(pid, std::move(entry));
+
+  Finish(std::move(e), std::move(job));
+}
+
+void ProcessTracker::HandleExit(const ProcEvent& ev, int64_t ts_ms) {
+  const int32_t pid = ev.pid;
+  std::optional<ProcEntry> entry = table_.Take(pid);
+  if (entry && entry->kernel_thread) return;
+
+  std::shared_ptr<const Image> image = entry ? entry->image : nullptr;
+  int32_t ppid = entry && entry->ppid > 0 ? entry->ppid : ev.ppid;
+  std::optional<uint32_t> uid;
+  if (entry && entry->uid_known) uid = entry->uid;
+  bool partial = !image || image->partial;
+
+  if (!image) {
+    // Not seen starting (evicted, or started while notifications were lost): what is left
+    // in /proc, if the parent has not reaped it yet.
+    auto fresh = std::make_shared<Image>();
+    fresh->partial = true;
+    if (auto text = env_.ReadFile(PidDir(pid) + "/stat", 1024); text.ok()) {
+      if (auto st = ParseProcStat(*text); st.ok()) {
+        if (st->IsKernelThread()) return;
+        fresh->comm = std::move(st->comm);
+        if (ppid <= 0 && st->ppid > 0) ppid = st->ppid;
+      }
+    }
+    image = std::move(fresh);
+  }
+
+  Event e;
+  e.type = "process";
+  e.action = "exit";
+  e.ts_ms = ts_ms;
+  Json& d = e.data;
+  d["pid"] = pid;
+  if (ppid > 0) d["ppid"] = ppid;
+  std::string user;
+  if (uid) AddUser(*uid, &d, &user);
+  AddImageFields(*image, &d);
+  std::string sha = image->sha256;
+  if (sha.empty() && image->file) sha = hashes_.Get(*image->file).value_or("");
+  if (!sha.empty()) d["sha256"] = sha;
+  if (ppid > 0) {
+    if (const ProcEntry* parent = table_.Find(ppid); parent && parent->image && !parent->image->partial)
+      AddParent(parent->image, &d);
+  }
+  if (ev.exit_status >= 0) {
+    const int sig = ev.exit_status & 0x7f;
+    if (sig == 0) {
+      d["exit_code"] = (ev.exit_status >> 8) & 0xff;
+    } else {
+      d["exit_code"] = 128 + sig;
+      d["signal"] = sig;
+    }
+  }
+  if (partial) d["partial"] = true;
+  e.agg_key = AggKey(e.action, image.get(), d.contains("cmdline") ? d["cmdline"].get_ref<const std::string&>() : "",
+                     user);
+  Finish(std::move(e), std::nullopt);
+}
+
+}  // namespace vigil::process

@@ -1,0 +1,114 @@
+// ProcessTracker: turns ProcEvents into "process" events (exec, exit), enriched from /proc
+// over Env and from its PidTable. See README.md beside this file for the event fields.
+//
+// Per exec it reads, right away (short processes vanish fast): /proc/PID/exe (readlink),
+// cmdline, cwd (readlink) and stat (comm, ppid, kernel thread flag); /proc/PID/status only
+// when the real uid is not known from a fork it saw (a child has its parent's uid; uid
+// changes come as kUid); one stat(2) of the executable for the hash cache. The parent's exe
+// and command line come from the table, or once from /proc when the parent is not in it.
+// Exit events need no /proc read when the process is in the table.
+//
+// A process gone before it could be read still yields an event with what is known (pid, and
+// ppid, uid, comm when known), with "partial": true, counted as "partial".
+// Kernel threads (PF_KTHREAD) yield no events.
+//
+// Hashing is not done here: events whose executable is not in the HashCache go to the
+// EventSink with a HashJob, and the sink fills data.sha256 before emitting.
+//
+// Not thread-safe: Seed, Handle and OnOverrun are called from the receive thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "agent/collectors/process/hash_cache.h"
+#include "agent/collectors/process/passwd.h"
+#include "agent/collectors/process/pid_table.h"
+#include "agent/core/event.h"
+#include "agent/core/stats.h"
+#include "agent/platform/env.h"
+#include "agent/platform/process_source.h"
+
+namespace vigil::process {
+
+// How to hash an executable that was not in the cache when its event was built.
+struct HashJob {
+  FileKey key;                // the file version that ran
+  std::string path;           // /proc/PID/exe: the running image itself
+  std::string fallback_path;  // the exe path, used if the process is gone and the file unchanged
+};
+
+// Where finished events go. Submit is called from the receive thread.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void Submit(Event&& e, std::optional<HashJob> job) = 0;
+};
+
+struct TrackerOptions {
+  uint64_t hash_max_size = 64ull << 20;  // 0 disables hashing
+  size_t table_entries = 4096;
+  size_t cmdline_max = 4096;  // bytes of /proc/PID/cmdline kept; more sets cmdline_truncated
+  std::string proc_root = "/proc";
+};
+
+class ProcessTracker {
+ public:
+  // Everything passed by reference outlives the tracker.
+  ProcessTracker(Env& env, CollectorStats& stats, UserNames& users, HashCache& hashes, EventSink& sink,
+                 TrackerOptions options);
+
+  // Reads every process alive now into the table (up to its capacity), emitting nothing, so
+  // that their exits and their children's parent fields are complete.
+  void Seed();
+
+  // Handles one notification; `ts_ms` is the wall-clock time it was received.
+  void Handle(const ProcEvent& ev, int64_t ts_ms);
+
+  // The source lost notifications: uids learnt from forks are no longer trusted.
+  void OnOverrun() { ++epoch_; }
+
+  const PidTable& table() const { return table_; }
+
+ private:
+  struct Snapshot {
+    std::shared_ptr<Image> image;
+    int32_t ppid = -1;
+    bool have_stat = false;
+    bool kernel_thread = false;
+    std::optional<uint32_t> ruid;  // from status, when it was read
+  };
+
+  void HandleFork(const ProcEvent& ev);
+  void HandleExec(const ProcEvent& ev, int64_t ts_ms);
+  void HandleExit(const ProcEvent& ev, int64_t ts_ms);
+  void HandleUid(const ProcEvent& ev);
+
+  // Reads /proc/PID/{exe,cmdline,cwd,stat} (and status when `want_status`).
+  Snapshot ReadProcess(int32_t pid, bool want_status);
+  // The parent's image: from the table, else read from /proc and remembered.
+  std::shared_ptr<const Image> ParentImage(int32_t ppid);
+  // Looks the executable up in the hash cache; returns a job when it must be hashed.
+  std::optional<HashJob> ResolveHash(int32_t pid, Image* image);
+  void PutEntry(int32_t pid, ProcEntry entry);
+
+  void AddImageFields(const Image& image, Json* data) const;
+  void AddUser(uint32_t uid, Json* data, std::string* user_out);
+  void AddParent(const std::shared_ptr<const Image>& parent, Json* data) const;
+  void Finish(Event&& e, std::optional<HashJob> job);
+
+  std::string PidDir(int32_t pid) const;
+
+  Env& env_;
+  CollectorStats& stats_;
+  UserNames& users_;
+  HashCache& hashes_;
+  EventSink& sink_;
+  const TrackerOptions options_;
+  PidTable table_;
+  uint32_t epoch_ = 0;
+};
+
+}  // namespace vigil::process

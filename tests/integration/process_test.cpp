@@ -1,0 +1,225 @@
+// The process collector on the real kernel (root needed): the proc connector source by itself,
+// then the whole agent in netlink and in poll mode, seen through its JSON Lines output.
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "agent/platform/process_source.h"
+#include "tests/integration/agent_harness.h"
+
+extern char** environ;
+
+namespace vigil {
+namespace {
+
+using nlohmann::json;
+using testing::AgentProcess;
+using namespace std::chrono_literals;
+
+// Starts argv[0] with argv as a direct child of this test; returns its pid.
+pid_t Spawn(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
+  EXPECT_EQ(rc, 0) << "posix_spawn " << args[0];
+  return rc == 0 ? pid : -1;
+}
+
+int Reap(pid_t pid) {
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  return status;
+}
+
+std::string UniqueToken(const std::string& what) {
+  std::random_device rd;
+  return "vigil-" + what + "-" + std::to_string(getpid()) + "-" + std::to_string(rd());
+}
+
+bool IsProcess(const json& e, const std::string& action) {
+  return e.value("type", "") == "process" && e.value("action", "") == action && e.contains("data");
+}
+
+bool CmdlineHas(const json& e, const std::string& token) {
+  return e["data"].value("cmdline", "").find(token) != std::string::npos;
+}
+
+// The collector subscribes while the agent starts: run marker processes until one is seen,
+// so the test's own process is not started before the agent listens.
+bool WaitUntilCollecting(AgentProcess& agent) {
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  const std::string token = UniqueToken("ready");
+  while (std::chrono::steady_clock::now() < deadline) {
+    pid_t pid = Spawn({"/bin/sh", "-c", "sleep 0.3; :", token});
+    if (pid < 0) return false;
+    auto seen = agent.WaitFor([&](const json& e) { return IsProcess(e, "exec") && CmdlineHas(e, token); }, 1s);
+    Reap(pid);
+    if (seen) return true;
+  }
+  return false;
+}
+
+// --- The kernel source by itself ---------------------------------------------------------
+
+class ProcConnectorIntegration : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto src = OpenKernelProcessSource(KernelProcessSourceOptions{});
+    ASSERT_TRUE(src.ok()) << src.status().ToString();
+    source_ = std::move(*src);
+  }
+
+  // Reads until pred holds for one event (bounded); keeps everything read in seen_.
+  bool ReadUntil(const std::function<bool(const ProcEvent&)>& pred) {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    size_t checked = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      uint64_t overruns = 0;
+      if (!source_->Read(100, &seen_, &overruns).ok()) return false;
+      for (; checked < seen_.size(); ++checked) {
+        if (pred(seen_[checked])) return true;
+      }
+    }
+    return false;
+  }
+
+  std::unique_ptr<ProcessSource> source_;
+  std::vector<ProcEvent> seen_;
+};
+
+TEST_F(ProcConnectorIntegration, ReportsForkExecAndExitWithStatusOfAChild) {
+  EXPECT_EQ(source_->name(), "netlink");
+  pid_t child = Spawn({"/bin/sh", "-c", "exit 5"});
+  ASSERT_GT(child, 0);
+  Reap(child);
+  bool fork = false, exec = false;
+  ASSERT_TRUE(ReadUntil([&](const ProcEvent& ev) {
+    if (ev.pid != child) return false;
+    if (ev.kind == ProcEvent::Kind::kFork) {
+      fork = true;
+      EXPECT_EQ(ev.ppid, getpid());
+    }
+    if (ev.kind == ProcEvent::Kind::kExec) exec = true;
+    if (ev.kind == ProcEvent::Kind::kExit) {
+      EXPECT_TRUE(WIFEXITED(ev.exit_status));
+      EXPECT_EQ(WEXITSTATUS(ev.exit_status), 5);
+      return true;
+    }
+    return false;
+  }));
+  EXPECT_TRUE(fork);
+  EXPECT_TRUE(exec);
+}
+
+TEST_F(ProcConnectorIntegration, ThreadsAreNotReportedAsProcesses) {
+  pid_t tid = 0;
+  std::thread t([&] { tid = gettid(); });
+  t.join();
+  // A process started afterwards marks the point by which the thread's events have arrived.
+  pid_t marker = Spawn({"/bin/true"});
+  ASSERT_GT(marker, 0);
+  Reap(marker);
+  ASSERT_TRUE(ReadUntil([&](const ProcEvent& ev) { return ev.pid == marker && ev.kind == ProcEvent::Kind::kExit; }));
+  ASSERT_NE(tid, 0);
+  for (const ProcEvent& ev : seen_) EXPECT_NE(ev.pid, tid) << "thread reported, kind " << static_cast<int>(ev.kind);
+}
+
+TEST_F(ProcConnectorIntegration, InterruptEndsAWaitingRead) {
+  std::thread stopper([&] { source_->Interrupt(); });
+  std::vector<ProcEvent> out;
+  uint64_t overruns = 0;
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(source_->Read(60'000, &out, &overruns).ok());
+  stopper.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+}
+
+// --- The agent ----------------------------------------------------------------------------
+
+// Checks the exec and exit events of one /bin/sh child that lives about 0.3 s and exits 7.
+void CheckChildIsReported(AgentProcess& agent, bool exit_code_known) {
+  const std::string token = UniqueToken("child");
+  const std::string script = "sleep 0.3; exit 7";
+  const auto started = std::chrono::steady_clock::now();
+  pid_t child = Spawn({"/bin/sh", "-c", script, token});
+  ASSERT_GT(child, 0);
+
+  auto exec = agent.WaitFor([&](const json& e) { return IsProcess(e, "exec") && CmdlineHas(e, token); }, 1s);
+  const auto latency = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(exec.has_value()) << "no exec event within 1 s; agent log:\n" << agent.Log();
+  EXPECT_LE(latency, 1s);
+  const json& d = (*exec)["data"];
+  EXPECT_EQ(d.value("pid", 0), child);
+  EXPECT_EQ(d.value("ppid", 0), getpid());
+  EXPECT_EQ(d.value("exe", ""), std::filesystem::canonical("/bin/sh").string());
+  EXPECT_EQ(d.value("cmdline", ""), "/bin/sh -c " + script + " " + token);
+  EXPECT_EQ(d["argv"], json::array({"/bin/sh", "-c", script, token}));
+  EXPECT_EQ(d.value("uid", -1), 0);
+  EXPECT_EQ(d.value("user", ""), "root");
+  EXPECT_EQ(d.value("cwd", ""), std::filesystem::current_path().string());
+  EXPECT_EQ(d.value("parent_exe", ""), std::filesystem::canonical("/proc/self/exe").string());
+  EXPECT_EQ(d.value("sha256", "").size(), 64u) << d.dump();
+  EXPECT_FALSE(d.contains("partial")) << d.dump();
+
+  int status = Reap(child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 7);
+  auto exit = agent.WaitFor([&](const json& e) { return IsProcess(e, "exit") && e["data"].value("pid", 0) == child; },
+                            3s);
+  ASSERT_TRUE(exit.has_value()) << "no exit event; agent log:\n" << agent.Log();
+  const json& x = (*exit)["data"];
+  EXPECT_EQ(x.value("exe", ""), d.value("exe", "x"));
+  EXPECT_EQ(x.value("user", ""), "root");
+  EXPECT_TRUE(CmdlineHas(*exit, token)) << x.dump();
+  if (exit_code_known) EXPECT_EQ(x.value("exit_code", -1), 7) << x.dump();
+  else EXPECT_FALSE(x.contains("exit_code")) << x.dump();
+}
+
+std::string SourceInStats(AgentProcess& agent) {
+  auto stats = agent.WaitFor(
+      [](const json& e) {
+        if (e.value("type", "") != "agent_stats") return false;
+        for (const json& c : e["data"]["collectors"]) {
+          if (c.value("collector", "") == "process") return true;
+        }
+        return false;
+      },
+      10s);
+  if (!stats) return "(no agent_stats)";
+  for (const json& c : (*stats)["data"]["collectors"]) {
+    if (c.value("collector", "") == "process") return c.value("source", "");
+  }
+  return "";
+}
+
+TEST(ProcessIntegration, NetlinkReportsExecAndExitOfAChild) {
+  auto agent = AgentProcess::Start("process:\n  priority: high\n  mode: netlink\nstats:\n  interval: 1s\n");
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(WaitUntilCollecting(*agent)) << "the agent reported no process; log:\n" << agent->Log();
+  CheckChildIsReported(*agent, /*exit_code_known=*/true);
+  EXPECT_EQ(SourceInStats(*agent), "netlink");
+}
+
+TEST(ProcessIntegration, PollFallbackReportsAProcessLivingTwoIntervals) {
+  auto agent = AgentProcess::Start(
+      "process:\n  priority: high\n  mode: poll\n  poll_interval: 100ms\nstats:\n  interval: 1s\n");
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(WaitUntilCollecting(*agent)) << "the agent reported no process; log:\n" << agent->Log();
+  CheckChildIsReported(*agent, /*exit_code_known=*/false);
+  EXPECT_EQ(SourceInStats(*agent), "poll");
+}
+
+}  // namespace
+}  // namespace vigil
