@@ -59,8 +59,12 @@ minimal:
 	@echo "built build/minimal/bin/vigil-agent"
 
 docs: release
-	@build/bin/vigil-agent config --print-reference > docs/configuration.md
-	@echo "wrote docs/configuration.md"
+	@cmake --build --preset release -j$(JOBS) --target vigil-schema
+	@build/bin/vigil-agent config --print-reference > docs/configuration.md.tmp \
+	  && mv docs/configuration.md.tmp docs/configuration.md || { rm -f docs/configuration.md.tmp; exit 1; }
+	@build/bin/vigil-schema docs schema/events.yml > docs/events.md.tmp \
+	  && mv docs/events.md.tmp docs/events.md || { rm -f docs/events.md.tmp; exit 1; }
+	@echo "wrote docs/configuration.md docs/events.md"
 
 clean:
 	rm -rf build
