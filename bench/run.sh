@@ -1,0 +1,58 @@
+#!/bin/sh
+# Runs every benchmark in sequence and prints their figures beside their targets:
+#   1. exec storm   (vigil-bench-exec-storm)  exec/s with no agent, vigil-agent, auditd
+#   2. footprint    (bench/footprint.sh)       idle RSS, stripped binary sizes
+#   3. event path   (vigil-bench-event-path)  per-event CPU of build, aggregate, serialise
+# `make bench` builds everything first (release and minimal presets) and then runs this.
+# Needs root (the netlink proc connector, auditd). Takes about 2 minutes.
+#
+# Environment (defaults in brackets):
+#   VIGIL_AGENT          release agent          [build/bin/vigil-agent]
+#   VIGIL_MINIMAL_AGENT  minimal agent          [build/minimal/bin/vigil-agent]
+#   VIGIL_BENCH_DIR      benchmark binaries     [build/release/bench]
+#   STORM_SECONDS        exec storm seconds per condition [10]
+#   IDLE_SECONDS         footprint idle time    [60]
+# Exit status: 0 when every benchmark ran, whatever its figures (benchmarks measure; they do
+# not fail a build); 1 when one could not run.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+agent=${VIGIL_AGENT:-$root/build/bin/vigil-agent}
+minimal=${VIGIL_MINIMAL_AGENT:-$root/build/minimal/bin/vigil-agent}
+bench_dir=${VIGIL_BENCH_DIR:-$root/build/release/bench}
+storm_seconds=${STORM_SECONDS:-10}
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "bench/run.sh: run as root (the exec storm needs the netlink proc connector and auditctl)" >&2
+  exit 1
+fi
+missing=0
+for f in "$agent" "$bench_dir/vigil-bench-exec-storm" "$bench_dir/vigil-bench-event-path"; do
+  if [ ! -x "$f" ]; then
+    echo "bench/run.sh: $f is missing; \`make bench\` builds it" >&2
+    missing=1
+  fi
+done
+[ $missing -eq 0 ] || exit 1
+
+echo "Vigil benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "  commit  $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" status --porcelain 2>/dev/null | grep -q . && echo ' (with local changes)')"
+echo "  kernel  $(uname -sr), $(uname -m)"
+echo "  cpu     $(nproc) x $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+echo "  memory  $(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)"
+echo "  agent   $agent"
+echo
+
+status=0
+start=$(date +%s)
+
+"$bench_dir/vigil-bench-exec-storm" --agent "$agent" --seconds "$storm_seconds" || status=1
+echo
+"$root/bench/footprint.sh" "$agent" "$minimal" || status=1
+echo
+"$bench_dir/vigil-bench-event-path" --benchmark_min_time=0.2 --benchmark_color=false 2>&1 || status=1
+
+echo
+echo "benchmarks finished in $(( $(date +%s) - start )) s"
+[ $status -eq 0 ] || echo "bench/run.sh: at least one benchmark could not run (see above)"
+exit $status
