@@ -24,7 +24,13 @@ std::string Cell(std::string_view text) {
   return out;
 }
 
-std::string Code(std::string_view s) { return "`" + std::string(s) + "`"; }
+std::string Code(std::string_view s) {
+  // append(), not operator+: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string.
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.append("`").append(s).append("`");
+  return out;
+}
 
 std::string CodeList(const std::vector<std::string>& items) {
   std::string out;

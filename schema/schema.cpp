@@ -54,7 +54,8 @@ class Loader {
   Status Error(const YAML::Node& node, const std::string& path, const std::string& what) const {
     std::string msg(file_);
     const YAML::Mark mark = node.IsDefined() ? node.Mark() : YAML::Mark::null_mark();
-    if (!mark.is_null()) msg += ":" + std::to_string(mark.line + 1);
+    // append(), not operator+: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string.
+    if (!mark.is_null()) msg.append(":").append(std::to_string(mark.line + 1));
     msg += ": ";
     if (!path.empty()) msg += path + ": ";
     msg += what;

@@ -287,7 +287,7 @@ TEST(Validate, NonObjectEventAndNonObjectData) {
 
 TEST(Validate, StopsAfterTheErrorLimitAndSaysSo) {
   Json e = MakeEvent("heartbeat", "", {{"uptime_s", 1}});
-  for (int i = 0; i < 100; ++i) e["data"]["f" + std::to_string(i)] = i;
+  for (int i = 0; i < 100; ++i) e["data"][std::string("f").append(std::to_string(i))] = i;
   std::vector<std::string> p = Problems(e, 5);
   ASSERT_EQ(p.size(), 6u);
   EXPECT_EQ(p.back(), "(event): more problems, not listed");
