@@ -13,11 +13,10 @@
 //
 // How: `workers` processes (default one per core) each loop fork() + execv("/bin/true") +
 // waitpid() for a fixed time; exec/s counts those that completed inside the timed window.
-// No agent and vigil-agent alternate in rounds (default 5 rounds of 2 s each: 10 s per
-// condition), in ABBA order, so that a change in the machine's load hits both; the table
-// shows each round, and a note says when the no-agent rounds differ by more than the 3 %
-// the target turns on. auditd runs last, for the same total time (audit state set on tasks
-// while audit is enabled must not leak into the other runs).
+// The three conditions take turns in rounds (default 5 rounds of 2 s each: 10 s per
+// condition), each round starting one condition further along, so that a change in the
+// machine's load falls on all of them alike; the table shows each round, and a note says when
+// the no-agent rounds differ by more than the 3 % the first target turns on.
 //   vigil-agent: a fresh `vigil-agent run -c CONFIG` per round, with every default except the
 //     JSON Lines output and state dir (in a temp dir) and stats.interval 1s, so that the drop
 //     counters of agent_stats are in the file. The process collector runs in its default mode
@@ -29,10 +28,14 @@
 //     events (the process was gone before /proc was read) with comm "true", or with neither
 //     exe nor comm but this driver as parent_exe; partial ones are reported apart.
 //   auditd: when no auditd runs, one is started by hand (`auditd -n -c DIR`, logging to a temp
-//     dir); the backlog limit is raised to 8192 as Debian's packaged audit.rules does; the rule
-//     is `auditctl -a always,exit -F arch=b64 -S execve -k vigilbench` (b32 on 32-bit). The
-//     rule, backlog limit, enabled flag and the daemon are undone afterwards. When the kernel's
-//     audit cannot be used, "auditd: unavailable (reason)" is printed instead of a figure.
+//     dir); the backlog limit is raised to 8192 as Debian's packaged audit.rules does. For its
+//     slices audit is enabled and the rule `auditctl -a always,exit -F arch=b64 -S execve -k
+//     vigilbench` (b32 on 32-bit) added; between them the rule is removed and audit disabled
+//     (an auditd that was already running is left enabled). Everything is undone at the end,
+//     also after Ctrl-C. Once audit has been enabled, the kernel gives every new task an audit
+//     context until reboot; with audit disabled that costs next to nothing, and it falls on
+//     every condition alike. When the kernel's audit cannot be used, "auditd: unavailable
+//     (reason)" is printed instead of a figure.
 //
 // Usage: vigil-bench-exec-storm --agent PATH [--seconds N] [--rounds N] [--workers N] [--keep-temp]
 //   --seconds is the time per condition. Needs root. Exit status: 0 when the benchmark ran,
@@ -304,8 +307,10 @@ struct StormResult {
   uint64_t failures = 0;         // fork failed, or the child did not exit 0
   double seconds = 0;
   double rate() const { return seconds > 0 ? static_cast<double>(execs_in_window) / seconds : 0; }
+  int slices = 0;  // how many results were added into this one
   void Add(const StormResult& o) {
-    ran = ran && o.ran;
+    ran = slices == 0 ? o.ran : ran && o.ran;
+    ++slices;
     execs_in_window += o.execs_in_window;
     execs_total += o.execs_total;
     failures += o.failures;
@@ -598,17 +603,6 @@ int64_t StatusInt(const std::map<std::string, std::string>& s, const std::string
   return it == s.end() ? fallback : std::strtoll(it->second.c_str(), nullptr, 10);
 }
 
-struct AuditRun {
-  std::string unavailable;  // non-empty: why no figure
-  std::vector<std::string> notes;
-  StormResult storm;
-  bool own_daemon = false;
-  std::optional<uint64_t> records;  // SYSCALL records with our key for /bin/true
-  int64_t lost = 0;                 // records the kernel lost during the run
-  double cpu_seconds = 0;           // auditd + kauditd
-  uint64_t hwm_kb = 0;              // auditd
-};
-
 std::string AuditdConf(const std::string& dir) {
   // Debian's packaged auditd.conf, but logging to our temp dir with room for the whole storm
   // (no rotation mid-run) and no plugins.
@@ -660,100 +654,142 @@ uint64_t CountAuditRecords(const std::string& dir, const std::set<std::string>& 
   return n;
 }
 
-AuditRun RunAuditCondition(const std::string& tmp, int workers, int seconds, const std::set<std::string>& true_paths) {
-  AuditRun run;
-  if (RunCommand({"auditctl", "-v"}).exit_code == 127) {
-    run.unavailable = "auditctl not found; `scripts/deps.sh bench` installs the auditd package";
-    return run;
-  }
-  std::string error;
-  auto before = AuditStatus(&error);
-  if (!error.empty()) {
-    run.unavailable = error;
-    return run;
-  }
-  const int64_t prev_enabled = StatusInt(before, "enabled", -1);
-  const int64_t prev_backlog = StatusInt(before, "backlog_limit", -1);
-  if (prev_enabled == 2) {
-    run.unavailable = "the kernel's audit configuration is locked (enabled 2) until reboot";
-    return run;
-  }
-  pid_t daemon = static_cast<pid_t>(StatusInt(before, "pid", 0));
-  const std::string dir = tmp + "/audit";
-  fs::create_directories(dir + "/plugins.d");
-  chmod(dir.c_str(), 0700);
-  if (daemon == 0) {
-    if (!WriteText(dir + "/auditd.conf", AuditdConf(dir), 0640)) {
-      run.unavailable = "cannot write " + dir + "/auditd.conf";
-      return run;
-    }
-    daemon = Spawn({"auditd", "-n", "-c", dir}, dir + "/auditd.out");
-    run.own_daemon = true;
-    const int64_t deadline = MonotonicMs() + 10'000;
-    for (;;) {
-      int status = 0;
-      if (waitpid(daemon, &status, WNOHANG) == daemon) {
-        run.unavailable = "auditd exited at start: " + LastLines(ReadText(dir + "/auditd.out").value_or(""), 3);
-        return run;
-      }
-      std::string err;
-      auto s = AuditStatus(&err);
-      if (StatusInt(s, "pid", 0) == daemon) break;
-      if (MonotonicMs() > deadline) {
-        Terminate(daemon, 5000);
-        run.unavailable = "auditd did not register with the kernel within 10 s: " +
-                          LastLines(ReadText(dir + "/auditd.out").value_or(""), 3);
-        return run;
-      }
-      SleepMs(50);
-    }
-  } else {
-    run.notes.push_back("auditd was already running (pid " + std::to_string(daemon) +
-                        "); it was used as it is and its records were not counted");
-  }
+// auditd with the execve rule, slice by slice between the other conditions.
+class AuditBench {
+ public:
+  AuditBench(std::string tmp, std::set<std::string> true_paths)
+      : dir_(std::move(tmp) + "/audit"), true_paths_(std::move(true_paths)) {}
 
-  const bool raise_backlog = prev_backlog >= 0 && prev_backlog < 8192;
-  if (raise_backlog) RunCommand({"auditctl", "-b", "8192"});
-  const std::string arch = sizeof(void*) == 8 ? "arch=b64" : "arch=b32";
-  const std::vector<std::string> rule = {"always,exit", "-F", arch, "-S", "execve", "-k", kAuditKey};
-  auto rule_cmd = [&](const char* op) {
-    std::vector<std::string> args = {"auditctl", op};
-    args.insert(args.end(), rule.begin(), rule.end());
-    return RunCommand(args);
-  };
-  CommandResult add = rule_cmd("-a");
-  if (add.exit_code != 0) {
-    run.unavailable = "auditctl -a always,exit -F " + arch + " -S execve: " + Trim(add.output);
-  } else {
+  // Starts auditd when none runs and raises the backlog limit. Returns why audit cannot be
+  // measured, or "" when it can.
+  std::string Setup() {
+    if (RunCommand({"auditctl", "-v"}).exit_code == 127)
+      return "auditctl not found; `scripts/deps.sh bench` installs the auditd package";
+    std::string error;
+    auto before = AuditStatus(&error);
+    if (!error.empty()) return error;
+    prev_enabled_ = StatusInt(before, "enabled", -1);
+    prev_backlog_ = StatusInt(before, "backlog_limit", -1);
+    if (prev_enabled_ == 2) return "the kernel's audit configuration is locked (enabled 2) until reboot";
+    daemon_ = static_cast<pid_t>(StatusInt(before, "pid", 0));
+    fs::create_directories(dir_ + "/plugins.d");
+    chmod(dir_.c_str(), 0700);
+    if (daemon_ == 0) {
+      if (!WriteText(dir_ + "/auditd.conf", AuditdConf(dir_), 0640)) return "cannot write " + dir_ + "/auditd.conf";
+      daemon_ = Spawn({"auditd", "-n", "-c", dir_}, dir_ + "/auditd.out");
+      own_daemon_ = true;
+      const int64_t deadline = MonotonicMs() + 10'000;
+      for (;;) {
+        int status = 0;
+        if (waitpid(daemon_, &status, WNOHANG) == daemon_) {
+          own_daemon_ = false;
+          return "auditd exited at start: " + LastLines(ReadText(dir_ + "/auditd.out").value_or(""), 3);
+        }
+        std::string err;
+        if (StatusInt(AuditStatus(&err), "pid", 0) == daemon_) break;
+        if (MonotonicMs() > deadline) {
+          Terminate(daemon_, 5000);
+          own_daemon_ = false;
+          return "auditd did not register with the kernel within 10 s: " +
+                 LastLines(ReadText(dir_ + "/auditd.out").value_or(""), 3);
+        }
+        SleepMs(50);
+      }
+    } else {
+      notes.push_back("auditd was already running (pid " + std::to_string(daemon_) +
+                      "): used as it is, audit left enabled between slices, its records not counted");
+    }
+    raised_backlog_ = prev_backlog_ >= 0 && prev_backlog_ < 8192;
+    if (raised_backlog_) RunCommand({"auditctl", "-b", "8192"});
     std::string err;
-    const int64_t lost0 = StatusInt(AuditStatus(&err), "lost", 0);
-    std::vector<pid_t> cpu_pids = PidsNamed("kauditd");
-    cpu_pids.push_back(daemon);
-    uint64_t cpu0 = 0;
-    for (pid_t p : cpu_pids) cpu0 += CpuTicks(p).value_or(0);
-    run.storm = RunStorm(workers, int64_t{seconds} * 1000);
-    if (!WaitIdle(cpu_pids, 30'000)) run.notes.push_back("auditd was still busy 30 s after the storm");
-    uint64_t cpu1 = 0;
-    for (pid_t p : cpu_pids) cpu1 += CpuTicks(p).value_or(0);
-    run.cpu_seconds = static_cast<double>(cpu1 - cpu0) / static_cast<double>(sysconf(_SC_CLK_TCK));
-    run.hwm_kb = StatusKb(daemon, "VmHWM").value_or(0);
-    run.lost = StatusInt(AuditStatus(&err), "lost", 0) - lost0;
-    CommandResult del = rule_cmd("-d");
-    if (del.exit_code != 0) run.notes.push_back("could not remove the audit rule: " + Trim(del.output));
+    lost0_ = StatusInt(AuditStatus(&err), "lost", 0);
+    cpu_pids_ = PidsNamed("kauditd");
+    cpu_pids_.push_back(daemon_);
+    ready_ = true;
+    Quiet();
+    return "";
   }
 
-  // Undo: backlog limit, our daemon, the enabled flag.
-  if (raise_backlog) RunCommand({"auditctl", "-b", std::to_string(prev_backlog)});
-  if (run.own_daemon) {
-    if (!Terminate(daemon, 15'000)) run.notes.push_back("auditd did not stop within 15 s of SIGTERM and was killed");
-    if (run.unavailable.empty()) run.records = CountAuditRecords(dir, true_paths);
+  // Audit off for the other conditions' slices (only with our own daemon).
+  void Quiet() {
+    if (ready_ && own_daemon_) RunCommand({"auditctl", "-e", "0"});
   }
-  std::string err;
-  auto after = AuditStatus(&err);
-  if (prev_enabled >= 0 && StatusInt(after, "enabled", prev_enabled) != prev_enabled)
-    RunCommand({"auditctl", "-e", std::to_string(prev_enabled)});
-  return run;
-}
+
+  // One storm slice with the rule in place. Sets `unavailable` if the rule cannot be added.
+  StormResult Slice(int workers, int64_t ms) {
+    StormResult r;
+    if (!ready_ || !unavailable.empty()) return r;
+    if (own_daemon_) RunCommand({"auditctl", "-e", "1"});
+    CommandResult add = RuleCommand("-a");
+    if (add.exit_code != 0) {
+      unavailable = "auditctl -a always,exit -F " + Arch() + " -S execve: " + Trim(add.output);
+      Quiet();
+      return r;
+    }
+    uint64_t cpu0 = CpuTotal();
+    r = RunStorm(workers, ms);
+    if (!WaitIdle(cpu_pids_, 30'000)) notes.push_back("auditd was still busy 30 s after a slice");
+    cpu_seconds += static_cast<double>(CpuTotal() - cpu0) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    CommandResult del = RuleCommand("-d");
+    if (del.exit_code != 0) notes.push_back("could not remove the audit rule: " + Trim(del.output));
+    Quiet();
+    storm.Add(r);
+    ++slices_;
+    return r;
+  }
+
+  // Undoes everything (also after an interruption) and counts the records.
+  void Teardown() {
+    if (!ready_) return;
+    ready_ = false;
+    RuleCommand("-d");  // in case a slice was interrupted; fails harmlessly otherwise
+    std::string err;
+    lost = StatusInt(AuditStatus(&err), "lost", 0) - lost0_;
+    hwm_kb = StatusKb(daemon_, "VmHWM").value_or(0);
+    if (raised_backlog_) RunCommand({"auditctl", "-b", std::to_string(prev_backlog_)});
+    if (own_daemon_) {
+      if (!Terminate(daemon_, 15'000)) notes.push_back("auditd did not stop within 15 s of SIGTERM and was killed");
+      records = CountAuditRecords(dir_, true_paths_);
+    }
+    auto after = AuditStatus(&err);
+    if (prev_enabled_ >= 0 && StatusInt(after, "enabled", prev_enabled_) != prev_enabled_)
+      RunCommand({"auditctl", "-e", std::to_string(prev_enabled_)});
+  }
+
+  bool measured() const { return unavailable.empty() && slices_ > 0 && storm.ran; }
+  bool own_daemon() const { return own_daemon_; }
+
+  std::string unavailable;  // why no figure
+  std::vector<std::string> notes;
+  StormResult storm;                // all slices
+  std::optional<uint64_t> records;  // SYSCALL records with our key for /bin/true (our daemon only)
+  int64_t lost = 0;                 // records the kernel lost meanwhile
+  double cpu_seconds = 0;           // auditd + kauditd, during and after the slices
+  uint64_t hwm_kb = 0;              // auditd
+
+ private:
+  static std::string Arch() { return sizeof(void*) == 8 ? "arch=b64" : "arch=b32"; }
+  CommandResult RuleCommand(const char* op) const {
+    return RunCommand({"auditctl", op, "always,exit", "-F", Arch(), "-S", "execve", "-k", kAuditKey});
+  }
+  uint64_t CpuTotal() const {
+    uint64_t t = 0;
+    for (pid_t p : cpu_pids_) t += CpuTicks(p).value_or(0);
+    return t;
+  }
+
+  const std::string dir_;
+  const std::set<std::string> true_paths_;
+  bool ready_ = false;
+  bool own_daemon_ = false;
+  bool raised_backlog_ = false;
+  pid_t daemon_ = 0;
+  int64_t prev_enabled_ = -1;
+  int64_t prev_backlog_ = -1;
+  int64_t lost0_ = 0;
+  std::vector<pid_t> cpu_pids_;
+  int slices_ = 0;
+};
 
 // ---- report -----------------------------------------------------------------------------
 
@@ -848,10 +884,8 @@ int main(int argc, char** argv) {
   const int64_t slice_ms = int64_t{seconds} * 1000 / rounds;
 
   std::printf("== Exec storm: fork+exec of /bin/true by %d worker processes (one per core)\n", workers);
-  std::printf(
-      "   no agent and vigil-agent alternate in %d rounds of %.1f s each (%d s per condition); "
-      "auditd after, %d s\n",
-      rounds, static_cast<double>(slice_ms) / 1000.0, seconds, seconds);
+  std::printf("   no agent, vigil-agent and auditd take turns in %d rounds of %.1f s each (%d s per condition)\n",
+              rounds, static_cast<double>(slice_ms) / 1000.0, seconds);
   std::printf("   agent: %s (default configuration; output and state in a temp dir; stats.interval 1s)\n",
               agent.c_str());
   for (const char* other : {"vigil-agent", "auditd"}) {
@@ -861,27 +895,38 @@ int main(int argc, char** argv) {
   if (auto load = ReadText("/proc/loadavg")) std::printf("   load average before: %s\n", LastLines(*load, 1).c_str());
   std::fflush(stdout);
 
-  // No agent and agent alternate (ABBA order), so that a drift in the machine's load hits both.
-  std::vector<StormResult> none_slices;
-  std::vector<AgentSlice> agent_slices;
+  AuditBench audit(tmp, true_paths);
+  audit.unavailable = audit.Setup();
+
+  // The conditions take turns, each round starting one further along, so that a change in the
+  // machine's load falls on all of them alike.
+  enum Condition { kNone = 0, kAgent = 1, kAudit = 2 };
+  std::vector<StormResult> none_slices(static_cast<size_t>(rounds));
+  std::vector<std::optional<AgentSlice>> agent_slices(static_cast<size_t>(rounds));
+  std::vector<std::optional<StormResult>> audit_slices(static_cast<size_t>(rounds));
   std::string agent_error;
   for (int r = 0; r < rounds && !g_interrupted.load(); ++r) {
-    const bool agent_first = r % 2 == 1;
-    for (int step = 0; step < 2 && !g_interrupted.load(); ++step) {
-      if ((step == 0) == agent_first) {
-        if (!agent_error.empty()) continue;
-        agent_slices.push_back(RunAgentSlice(agent, tmp, r, workers, slice_ms, true_paths, driver_exe));
-        if (!agent_slices.back().error.empty()) agent_error = agent_slices.back().error;
-      } else {
-        none_slices.push_back(RunStorm(workers, slice_ms));
+    for (int step = 0; step < 3 && !g_interrupted.load(); ++step) {
+      const auto ri = static_cast<size_t>(r);
+      switch (static_cast<Condition>((r + step) % 3)) {
+        case kNone:
+          none_slices[ri] = RunStorm(workers, slice_ms);
+          break;
+        case kAgent:
+          if (!agent_error.empty()) break;
+          agent_slices[ri] = RunAgentSlice(agent, tmp, r, workers, slice_ms, true_paths, driver_exe);
+          if (!agent_slices[ri]->error.empty()) agent_error = agent_slices[ri]->error;
+          break;
+        case kAudit:
+          if (!audit.unavailable.empty()) break;
+          audit_slices[ri] = audit.Slice(workers, slice_ms);
+          break;
       }
     }
     std::printf("   round %d/%d done\n", r + 1, rounds);
     std::fflush(stdout);
   }
-  std::printf("   running: auditd with an execve rule ...\n");
-  std::fflush(stdout);
-  AuditRun audit_run = g_interrupted.load() ? AuditRun{} : RunAuditCondition(tmp, workers, seconds, true_paths);
+  audit.Teardown();
 
   if (g_interrupted.load()) {
     std::printf("exec storm: interrupted; the audit rule and the processes it started were removed\n");
@@ -891,7 +936,7 @@ int main(int argc, char** argv) {
 
   StormResult none;
   for (const auto& s : none_slices) none.Add(s);
-  const bool agent_ok = agent_error.empty() && !agent_slices.empty();
+  const bool agent_ok = agent_error.empty();
   StormResult with_agent;
   Capture capture;
   double agent_cpu = 0;
@@ -900,8 +945,10 @@ int main(int argc, char** argv) {
   std::set<std::string> sources;
   std::map<std::string, uint64_t> drops;
   std::vector<std::string> agent_notes;
+  std::string last_counters;
   for (size_t i = 0; i < agent_slices.size(); ++i) {
-    const AgentSlice& a = agent_slices[i];
+    if (!agent_slices[i]) continue;
+    const AgentSlice& a = *agent_slices[i];
     for (const auto& n : a.notes) agent_notes.push_back("round " + std::to_string(i + 1) + ": " + n);
     if (!a.error.empty()) continue;
     with_agent.Add(a.storm);
@@ -919,7 +966,9 @@ int main(int argc, char** argv) {
     caught_up = caught_up && a.caught_up;
     sources.insert(a.process_source);
     for (const auto& [k, v] : a.drops) drops[k] += v;
+    if (!a.counters.empty()) last_counters = a.counters;
   }
+  const bool audit_ok = audit.measured();
   const double none_rate = none.rate();
 
   std::printf("\n  %-24s %10s %12s %9s %9s\n", "condition", "exec/s", "execs", "time", "vs none");
@@ -934,40 +983,49 @@ int main(int argc, char** argv) {
     row("vigil-agent", with_agent);
   else
     std::printf("  %-24s unavailable (%s)\n", "vigil-agent", agent_error.c_str());
-  const bool audit_ok = audit_run.unavailable.empty() && audit_run.storm.ran;
   if (audit_ok)
-    row("auditd (execve rule)", audit_run.storm);
+    row("auditd (execve rule)", audit.storm);
   else
-    std::printf("  %-24s unavailable (%s)\n", "auditd:", audit_run.unavailable.c_str());
+    std::printf("  %-24s unavailable (%s)\n", "auditd:", audit.unavailable.c_str());
 
   // Per round: the spread shows how steady the machine was.
-  std::printf("\n  round   no agent exec/s   agent exec/s   agent/none\n");
-  double lo = 1e9, hi = 0;
+  std::printf("\n  round   no agent exec/s   agent exec/s  agent/none   auditd exec/s  auditd/none\n");
+  double lo = 1e18, hi = 0;
+  std::vector<double> agent_ratios, audit_ratios;
   for (size_t i = 0; i < none_slices.size(); ++i) {
-    std::printf("  %5zu   %15.0f", i + 1, none_slices[i].rate());
-    if (i < agent_slices.size() && agent_slices[i].error.empty()) {
-      const double ratio = none_slices[i].rate() > 0 ? agent_slices[i].storm.rate() / none_slices[i].rate() : 0;
-      std::printf("   %12.0f   %9.1f %%", agent_slices[i].storm.rate(), 100.0 * ratio);
+    const double base = none_slices[i].rate();
+    std::printf("  %5zu   %15.0f", i + 1, base);
+    if (agent_slices[i] && agent_slices[i]->error.empty() && base > 0) {
+      const double rate = agent_slices[i]->storm.rate();
+      agent_ratios.push_back(100.0 * rate / base);
+      std::printf("   %12.0f   %7.1f %%", rate, agent_ratios.back());
+    } else {
+      std::printf("   %12s   %9s", "-", "-");
+    }
+    if (audit_slices[i] && audit_slices[i]->ran && base > 0) {
+      const double rate = audit_slices[i]->rate();
+      audit_ratios.push_back(100.0 * rate / base);
+      std::printf("   %13.0f   %8.1f %%", rate, audit_ratios.back());
     }
     std::printf("\n");
-    lo = std::min(lo, none_slices[i].rate());
-    hi = std::max(hi, none_slices[i].rate());
+    if (base > 0) {
+      lo = std::min(lo, base);
+      hi = std::max(hi, base);
+    }
   }
-  std::vector<double> ratios;
-  for (size_t i = 0; i < none_slices.size() && i < agent_slices.size(); ++i)
-    if (agent_slices[i].error.empty() && none_slices[i].rate() > 0)
-      ratios.push_back(100.0 * agent_slices[i].storm.rate() / none_slices[i].rate());
-  if (ratios.size() > 1) {
-    std::sort(ratios.begin(), ratios.end());
-    const size_t m = ratios.size() / 2;
-    const double median = ratios.size() % 2 ? ratios[m] : (ratios[m - 1] + ratios[m]) / 2;
-    std::printf("  median of the rounds' agent/none: %.1f %%\n", median);
-  }
-  const double spread = lo > 0 && none_slices.size() > 1 ? 100.0 * (hi - lo) / lo : 0;
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t m = v.size() / 2;
+    return v.empty() ? 0.0 : v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+  };
+  if (agent_ratios.size() > 1 || audit_ratios.size() > 1)
+    std::printf("  median of the rounds: agent/none %.1f %%, auditd/none %.1f %%\n", median(agent_ratios),
+                median(audit_ratios));
+  const double spread = hi > 0 && none_slices.size() > 1 ? 100.0 * (hi - lo) / lo : 0;
   if (spread > 3.0)
     std::printf(
-        "  note: the no-agent rounds differ by up to %.1f %%, more than the 3 %% margin of the target: "
-        "the machine was not steady, so the 97 %% verdict below is uncertain\n",
+        "  note: the no-agent rounds differ by up to %.1f %%, more than the 3 %% margin of the first target: the\n"
+        "  machine was not steady, so that verdict is uncertain\n",
         spread);
 
   std::printf("\n");
@@ -1007,23 +1065,22 @@ int main(int argc, char** argv) {
     std::string drop_text;
     for (const auto& [k, v] : drops) drop_text += " " + k + "=" + Thousands(v);
     std::printf("    dropped (agent_stats):%s\n", drop_text.empty() ? " none" : drop_text.c_str());
-    if (!agent_slices.empty() && !agent_slices.back().counters.empty())
-      std::printf("    process collector counters (last round): %s\n", agent_slices.back().counters.c_str());
+    if (!last_counters.empty()) std::printf("    process collector counters (last round): %s\n", last_counters.c_str());
   }
   for (const auto& n : agent_notes) std::printf("    note: %s\n", n.c_str());
   if (audit_ok) {
-    const uint64_t done = audit_run.storm.execs_total;
-    std::printf("  auditd (%s):\n", audit_run.own_daemon ? "started for this run" : "already running");
-    if (audit_run.records)
-      std::printf("    %s SYSCALL records for %s execs; the kernel lost %lld\n", Thousands(*audit_run.records).c_str(),
-                  Thousands(done).c_str(), static_cast<long long>(audit_run.lost));
+    const uint64_t done = audit.storm.execs_total;
+    std::printf("  auditd (%s):\n", audit.own_daemon() ? "started for this run" : "already running");
+    if (audit.records)
+      std::printf("    %s SYSCALL records for %s execs; the kernel lost %lld\n", Thousands(*audit.records).c_str(),
+                  Thousands(done).c_str(), static_cast<long long>(audit.lost));
     else
-      std::printf("    the kernel lost %lld records\n", static_cast<long long>(audit_run.lost));
+      std::printf("    the kernel lost %lld records\n", static_cast<long long>(audit.lost));
     std::printf("    CPU (auditd + kauditd) %.3f s = %.3f s per 1,000 execs; auditd peak RSS (VmHWM) %.1f MB\n",
-                audit_run.cpu_seconds, done > 0 ? audit_run.cpu_seconds * 1000.0 / static_cast<double>(done) : 0.0,
-                static_cast<double>(audit_run.hwm_kb) / 1024.0);
+                audit.cpu_seconds, done > 0 ? audit.cpu_seconds * 1000.0 / static_cast<double>(done) : 0.0,
+                static_cast<double>(audit.hwm_kb) / 1024.0);
   }
-  for (const auto& n : audit_run.notes) std::printf("    note: %s\n", n.c_str());
+  for (const auto& n : audit.notes) std::printf("    note: %s\n", n.c_str());
 
   std::printf("\n  %-46s %-28s %s\n", "target", "measured", "verdict");
   if (agent_ok) {
@@ -1031,8 +1088,8 @@ int main(int argc, char** argv) {
     PrintTarget("exec/s with agent >= 97 % of without", Fixed(ratio, 1) + " %", ratio >= 97.0 ? "PASS" : "MISS");
     if (audit_ok) {
       PrintTarget("exec/s with agent > with auditd",
-                  Fixed(with_agent.rate(), 0) + " vs " + Fixed(audit_run.storm.rate(), 0),
-                  with_agent.rate() > audit_run.storm.rate() ? "PASS" : "MISS");
+                  Fixed(with_agent.rate(), 0) + " vs " + Fixed(audit.storm.rate(), 0),
+                  with_agent.rate() > audit.storm.rate() ? "PASS" : "MISS");
     } else {
       PrintTarget("exec/s with agent > with auditd", "auditd unavailable", "NOT MEASURED");
     }
