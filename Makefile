@@ -7,9 +7,10 @@
 #   make bench    benchmarks (exec storm, footprint) with their targets
 #   make minimal  the smallest agent (process collector, JSON Lines) into build/minimal/bin/
 #   make fuzz     build the fuzz targets and run each for FUZZ_SECONDS
-#   make docs     regenerate generated documentation (docs/configuration.md)
+#   make docs     regenerate docs/configuration.md and docs/events.md from the code and schema
 
 JOBS ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 FUZZ_SECONDS ?= 20
 CTEST = ctest --output-on-failure --timeout 300 -j$(JOBS)
 
@@ -38,7 +39,7 @@ test:
 fuzz:
 	@scripts/deps.sh test
 	@cmake --preset fuzz >/dev/null
-	@cmake --build --preset fuzz -j$(JOBS)
+	@cmake --build --preset fuzz -j$(JOBS) --target fuzz-all
 	@scripts/run-fuzz.sh build/fuzz/bin $(FUZZ_SECONDS)
 
 demo: release
