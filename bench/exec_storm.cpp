@@ -528,7 +528,10 @@ AgentSlice RunAgentSlice(const std::string& agent, const std::string& tmp, int r
     }
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
-      run.error = "vigil-agent exited before it was running: " + LastLines(text, 5);
+      const std::string how = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                                : "signal " + std::to_string(WTERMSIG(status));
+      const std::string tail = LastLines(ReadText(log).value_or(""), 5);
+      run.error = "vigil-agent exited before it was running (" + how + ")" + (tail.empty() ? "" : ": " + tail);
       return run;
     }
     if (MonotonicMs() > deadline || g_interrupted.load()) break;
@@ -982,11 +985,11 @@ int main(int argc, char** argv) {
   if (agent_ok)
     row("vigil-agent", with_agent);
   else
-    std::printf("  %-24s unavailable (%s)\n", "vigil-agent", agent_error.c_str());
+    std::printf("  vigil-agent: unavailable (%s)\n", agent_error.c_str());
   if (audit_ok)
     row("auditd (execve rule)", audit.storm);
   else
-    std::printf("  %-24s unavailable (%s)\n", "auditd:", audit.unavailable.c_str());
+    std::printf("  auditd: unavailable (%s)\n", audit.unavailable.c_str());
 
   // Per round: the spread shows how steady the machine was.
   std::printf("\n  round   no agent exec/s   agent exec/s  agent/none   auditd exec/s  auditd/none\n");

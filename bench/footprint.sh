@@ -101,13 +101,14 @@ if ! kill -0 "$release_pid" 2>/dev/null; then
   tail -n 5 "$tmp/release/agent.log" >&2
   exit 1
 fi
-rss=$(kb "$release_pid" VmRSS)
 echo
 echo "  memory after $idle s idle     VmRSS      RssAnon    RssFile    Pss        VmHWM"
 for name in release minimal; do
   [ -f "$tmp/$name.pid" ] || continue
   p=$(cat "$tmp/$name.pid")
-  printf "  %-24s %7s kB %7s kB %7s kB %7s kB %7s kB\n" "$name agent" "$(kb "$p" VmRSS)" "$(kb "$p" RssAnon)" \
+  v=$(kb "$p" VmRSS)
+  [ "$name" = release ] && rss=$v
+  printf "  %-24s %7s kB %7s kB %7s kB %7s kB %7s kB\n" "$name agent" "$v" "$(kb "$p" RssAnon)" \
     "$(kb "$p" RssFile)" "$(kb "$p" Pss smaps_rollup)" "$(kb "$p" VmHWM)"
 done
 echo "    (RssFile: pages of the binary and shared libraries, shared with other processes using them;"
