@@ -34,6 +34,7 @@ struct ProcEvent {
   int32_t ppid = -1;         // fork: the parent; exit: the parent when the kernel says; else -1
   int32_t exit_status = -1;  // exit: the wait(2) status (exit code << 8 | signal); -1 when unknown
   uint32_t ruid = 0;         // uid: the new real uid
+  uint64_t ts_ns = 0;        // netlink: the kernel's CLOCK_MONOTONIC time of it; poll: 0
 };
 
 class ProcessSource {

@@ -4,8 +4,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -97,6 +99,7 @@ class ProcConnectorIntegration : public ::testing::Test {
 
   std::unique_ptr<ProcessSource> source_;
   std::vector<ProcEvent> seen_;
+  std::atomic<bool> interrupted_seen_{false};
 };
 
 TEST_F(ProcConnectorIntegration, ReportsForkExecAndExitWithStatusOfAChild) {
@@ -136,14 +139,76 @@ TEST_F(ProcConnectorIntegration, ThreadsAreNotReportedAsProcesses) {
   for (const ProcEvent& ev : seen_) EXPECT_NE(ev.pid, tid) << "thread reported, kind " << static_cast<int>(ev.kind);
 }
 
-TEST_F(ProcConnectorIntegration, InterruptEndsAWaitingRead) {
-  std::thread stopper([&] { source_->Interrupt(); });
-  std::vector<ProcEvent> out;
-  uint64_t overruns = 0;
-  const auto start = std::chrono::steady_clock::now();
-  ASSERT_TRUE(source_->Read(60'000, &out, &overruns).ok());
-  stopper.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+TEST_F(ProcConnectorIntegration, KeepsForkExecExitOrderOfEveryProcess) {
+  // Two children at a time, so notifications of several processes interleave.
+  std::vector<pid_t> children;
+  for (int i = 0; i < 100; ++i) {
+    pid_t a = Spawn({"/bin/true"});
+    pid_t b = Spawn({"/bin/sh", "-c", ":"});
+    ASSERT_GT(a, 0);
+    ASSERT_GT(b, 0);
+    Reap(a);
+    Reap(b);
+    children.push_back(a);
+    children.push_back(b);
+  }
+  const pid_t last = children.back();
+  ASSERT_TRUE(ReadUntil([&](const ProcEvent& ev) { return ev.pid == last && ev.kind == ProcEvent::Kind::kExit; }));
+  for (pid_t child : children) {
+    std::vector<ProcEvent::Kind> kinds;
+    for (const ProcEvent& ev : seen_) {
+      if (ev.pid == child) kinds.push_back(ev.kind);
+    }
+    EXPECT_EQ(kinds,
+              (std::vector<ProcEvent::Kind>{ProcEvent::Kind::kFork, ProcEvent::Kind::kExec, ProcEvent::Kind::kExit}))
+        << "pid " << child;
+  }
+  uint64_t prev = 0;
+  for (const ProcEvent& ev : seen_) {
+    EXPECT_GE(ev.ts_ns, prev) << "handed on out of time order";
+    prev = ev.ts_ns;
+  }
+}
+
+// True once thread `tid` of this process sleeps (blocked in a syscall), within a deadline.
+bool WaitUntilSleeping(pid_t tid) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/stat";
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    size_t close = line.rfind(')');
+    if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'S') return true;
+    std::this_thread::yield();
+  }
+  return false;
+}
+
+TEST_F(ProcConnectorIntegration, InterruptWakesABlockedRead) {
+  std::atomic<pid_t> reader_tid{0};
+  std::atomic<bool> returned{false};
+  std::chrono::steady_clock::duration blocked_for{};
+  std::thread reader([&] {
+    reader_tid = gettid();
+    std::vector<ProcEvent> out;
+    uint64_t overruns = 0;
+    const auto start = std::chrono::steady_clock::now();
+    // Keep reading until the interrupt: notifications from other processes may end a Read.
+    while (!returned) {
+      ASSERT_TRUE(source_->Read(60'000, &out, &overruns).ok());
+      if (std::chrono::steady_clock::now() - start > 50s) break;
+      returned = interrupted_seen_.load();
+    }
+    blocked_for = std::chrono::steady_clock::now() - start;
+  });
+  while (reader_tid == 0) std::this_thread::yield();
+  ASSERT_TRUE(WaitUntilSleeping(reader_tid));
+  interrupted_seen_ = true;
+  source_->Interrupt();
+  reader.join();
+  EXPECT_TRUE(returned);
+  EXPECT_LT(blocked_for, 30s);  // woken, not timed out (the timeout is 60 s)
 }
 
 // --- The agent ----------------------------------------------------------------------------
@@ -176,15 +241,17 @@ void CheckChildIsReported(AgentProcess& agent, bool exit_code_known) {
   int status = Reap(child);
   ASSERT_TRUE(WIFEXITED(status));
   ASSERT_EQ(WEXITSTATUS(status), 7);
-  auto exit = agent.WaitFor([&](const json& e) { return IsProcess(e, "exit") && e["data"].value("pid", 0) == child; },
-                            3s);
+  auto exit =
+      agent.WaitFor([&](const json& e) { return IsProcess(e, "exit") && e["data"].value("pid", 0) == child; }, 3s);
   ASSERT_TRUE(exit.has_value()) << "no exit event; agent log:\n" << agent.Log();
   const json& x = (*exit)["data"];
   EXPECT_EQ(x.value("exe", ""), d.value("exe", "x"));
   EXPECT_EQ(x.value("user", ""), "root");
   EXPECT_TRUE(CmdlineHas(*exit, token)) << x.dump();
-  if (exit_code_known) EXPECT_EQ(x.value("exit_code", -1), 7) << x.dump();
-  else EXPECT_FALSE(x.contains("exit_code")) << x.dump();
+  if (exit_code_known)
+    EXPECT_EQ(x.value("exit_code", -1), 7) << x.dump();
+  else
+    EXPECT_FALSE(x.contains("exit_code")) << x.dump();
 }
 
 std::string SourceInStats(AgentProcess& agent) {
@@ -213,8 +280,8 @@ TEST(ProcessIntegration, NetlinkReportsExecAndExitOfAChild) {
 }
 
 TEST(ProcessIntegration, PollFallbackReportsAProcessLivingTwoIntervals) {
-  auto agent = AgentProcess::Start(
-      "process:\n  priority: high\n  mode: poll\n  poll_interval: 100ms\nstats:\n  interval: 1s\n");
+  auto agent =
+      AgentProcess::Start("process:\n  priority: high\n  mode: poll\n  poll_interval: 100ms\nstats:\n  interval: 1s\n");
   ASSERT_NE(agent, nullptr);
   ASSERT_TRUE(WaitUntilCollecting(*agent)) << "the agent reported no process; log:\n" << agent->Log();
   CheckChildIsReported(*agent, /*exit_code_known=*/false);

@@ -11,9 +11,9 @@ TEST(HashCache, HitsOnTheSameFileVersionOnly) {
   HashCache cache(8);
   cache.Put(Key(5), "aa");
   EXPECT_EQ(cache.Get(Key(5)).value_or(""), "aa");
-  EXPECT_FALSE(cache.Get(Key(5, 2)).has_value());      // modified
-  EXPECT_FALSE(cache.Get(Key(5, 1, 11)).has_value());  // resized
-  EXPECT_FALSE(cache.Get(Key(6)).has_value());         // another file
+  EXPECT_FALSE(cache.Get(Key(5, 2)).has_value());             // modified
+  EXPECT_FALSE(cache.Get(Key(5, 1, 11)).has_value());         // resized
+  EXPECT_FALSE(cache.Get(Key(6)).has_value());                // another file
   EXPECT_FALSE(cache.Get(FileKey{2, 5, 1, 10}).has_value());  // another device
 }
 

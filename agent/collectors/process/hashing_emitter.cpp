@@ -2,8 +2,8 @@
 
 namespace vigil::process {
 
-HashingEmitter::HashingEmitter(Env& env, HashCache& cache, CollectorStats& stats, uint64_t max_size,
-                               size_t queue_limit, EmitFn emit)
+HashingEmitter::HashingEmitter(Env& env, HashCache& cache, CollectorStats& stats, uint64_t max_size, size_t queue_limit,
+                               EmitFn emit)
     : env_(env),
       cache_(cache),
       stats_(stats),
@@ -21,6 +21,7 @@ void HashingEmitter::Start() {
 }
 
 void HashingEmitter::Stop() {
+  Flush();
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -48,25 +49,39 @@ std::string HashingEmitter::Hash(const HashJob& job) {
 }
 
 void HashingEmitter::Submit(Event&& e, std::optional<HashJob> job) {
-  {
-    std::unique_lock lock(mu_);
-    if (running_ && !stopping_ && (job || in_flight_ > 0)) {
-      if (in_flight_ < queue_limit_) {
-        queue_.push_back(Item{std::move(e), std::move(job)});
-        ++in_flight_;
-        lock.unlock();
-        cv_.notify_one();
-        return;
-      }
-      stats_.Count("hash_skipped_busy");
-      job.reset();
+  std::unique_lock lock(mu_);
+  if (running_ && !stopping_) {
+    if (!job && in_flight_ == 0) {
+      lock.unlock();
+      batch_.push_back(std::move(e));
+      return;
     }
+    if (in_flight_ < queue_limit_) {
+      // Everything batched is older than this event: it goes first.
+      lock.unlock();
+      Flush();
+      lock.lock();
+      queue_.push_back(Item{std::move(e), std::move(job)});
+      ++in_flight_;
+      lock.unlock();
+      cv_.notify_one();
+      return;
+    }
+    stats_.Count("hash_skipped_busy");
+    job.reset();
   }
+  lock.unlock();
+  Flush();
   if (job) {
     std::string sha = Hash(*job);
     if (!sha.empty()) e.data["sha256"] = std::move(sha);
   }
   emit_(std::move(e));
+}
+
+void HashingEmitter::Flush() {
+  for (Event& e : batch_) emit_(std::move(e));
+  batch_.clear();
 }
 
 void HashingEmitter::Run() {
@@ -83,8 +98,10 @@ void HashingEmitter::Run() {
     }
     if (item.job) {
       std::string sha;
-      if (stopping) sha = cache_.Get(item.job->key).value_or("");
-      else sha = Hash(*item.job);
+      if (stopping)
+        sha = cache_.Get(item.job->key).value_or("");
+      else
+        sha = Hash(*item.job);
       if (!sha.empty()) item.event.data["sha256"] = std::move(sha);
     }
     emit_(std::move(item.event));

@@ -7,7 +7,10 @@
 // The queue is bounded (`queue_limit`); when it is full an event is emitted at once without
 // its digest (counted "hash_skipped_busy").
 //
-// Without Start, jobs are done inline in Submit (deterministic, for tests).
+// Once started, events that need no hashing are held in a batch on the caller's thread and
+// emitted by Flush (the caller flushes after each burst, and at least every few ms), so the
+// consumer of the event bus is woken once per burst rather than once per event.
+// Without Start, jobs are done inline in Submit and events are emitted at once (for tests).
 // Counters: "hashed", "hash_failed", "hash_skipped_busy".
 //
 // Threads: Submit from one thread (the receive thread); Start and Stop from the owner.
@@ -20,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "agent/collectors/process/hash_cache.h"
 #include "agent/collectors/process/tracker.h"
@@ -32,8 +36,7 @@ class HashingEmitter final : public EventSink {
  public:
   using EmitFn = std::function<void(Event&&)>;
 
-  HashingEmitter(Env& env, HashCache& cache, CollectorStats& stats, uint64_t max_size, size_t queue_limit,
-                 EmitFn emit);
+  HashingEmitter(Env& env, HashCache& cache, CollectorStats& stats, uint64_t max_size, size_t queue_limit, EmitFn emit);
   ~HashingEmitter() override;
 
   void Start();
@@ -42,6 +45,10 @@ class HashingEmitter final : public EventSink {
   void Stop();
 
   void Submit(Event&& e, std::optional<HashJob> job) override;
+
+  // Emits the batch held by Submit. Called from the thread that calls Submit.
+  void Flush();
+  size_t batched() const { return batch_.size(); }
 
   // The digest of the job's file version: from the cache, else by hashing the running image
   // (job.path), else the file at job.fallback_path if it is still that version. "" when none
@@ -64,6 +71,7 @@ class HashingEmitter final : public EventSink {
   const uint64_t max_size_;
   const size_t queue_limit_;
   EmitFn emit_;
+  std::vector<Event> batch_;  // the submitting thread's only
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

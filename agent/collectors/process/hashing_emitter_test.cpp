@@ -66,6 +66,7 @@ TEST_F(HashingEmitterTest, KeepsOrderWhileAnEventWaitsForItsDigest) {
   em.Start();
   em.Submit(Named("first"), JobFor("/proc/42/exe", "/bin/tool"));
   em.Submit(Named("second"), std::nullopt);
+  em.Flush();  // "second" is either queued behind "first" or batched, depending on timing
   ASSERT_TRUE(out_.WaitForCount(2));
   auto events = out_.events();
   EXPECT_EQ(events[0].action, "first");
@@ -75,12 +76,37 @@ TEST_F(HashingEmitterTest, KeepsOrderWhileAnEventWaitsForItsDigest) {
   EXPECT_EQ(em.pending(), 0u);
 }
 
-TEST_F(HashingEmitterTest, EmitsAtOnceWhenNothingIsPending) {
+TEST_F(HashingEmitterTest, HoldsEventsWithoutJobsUntilFlush) {
   HashingEmitter em(env_, cache_, stats_, 1 << 20, 16, [this](Event&& e) { out_.Add(std::move(e)); });
   em.Start();
-  em.Submit(Named("direct"), std::nullopt);
-  EXPECT_EQ(out_.size(), 1u);  // on the caller's thread, before Submit returned
+  em.Submit(Named("a"), std::nullopt);
+  em.Submit(Named("b"), std::nullopt);
+  EXPECT_EQ(out_.size(), 0u);
+  EXPECT_EQ(em.batched(), 2u);
+  em.Flush();
+  EXPECT_EQ(out_.size(), 2u);  // on the caller's thread, before Flush returned
+  EXPECT_EQ(out_.events()[0].action, "a");
   em.Stop();
+}
+
+TEST_F(HashingEmitterTest, BatchedEventsGoBeforeALaterEventWithAJob) {
+  HashingEmitter em(env_, cache_, stats_, 1 << 20, 16, [this](Event&& e) { out_.Add(std::move(e)); });
+  em.Start();
+  em.Submit(Named("held"), std::nullopt);
+  em.Submit(Named("hashed"), JobFor("/proc/42/exe", "/bin/tool"));
+  ASSERT_TRUE(out_.WaitForCount(2));
+  auto events = out_.events();
+  EXPECT_EQ(events[0].action, "held");
+  EXPECT_EQ(events[1].action, "hashed");
+  em.Stop();
+}
+
+TEST_F(HashingEmitterTest, StopFlushesTheBatch) {
+  HashingEmitter em(env_, cache_, stats_, 1 << 20, 16, [this](Event&& e) { out_.Add(std::move(e)); });
+  em.Start();
+  em.Submit(Named("held"), std::nullopt);
+  em.Stop();
+  EXPECT_EQ(out_.size(), 1u);
 }
 
 TEST_F(HashingEmitterTest, HashesTheFileAtItsPathWhenTheProcessIsGone) {

@@ -20,7 +20,8 @@ PasswdTable ParsePasswd(std::string_view text) {
       continue;
     }
     std::string_view name = line.substr(0, c1);
-    std::string_view uid_text = line.substr(c2 + 1, c3 == std::string_view::npos ? std::string_view::npos : c3 - c2 - 1);
+    std::string_view uid_text =
+        line.substr(c2 + 1, c3 == std::string_view::npos ? std::string_view::npos : c3 - c2 - 1);
     uint32_t uid = 0;
     auto [ptr, ec] = std::from_chars(uid_text.data(), uid_text.data() + uid_text.size(), uid);
     if (uid_text.empty() || ec != std::errc() || ptr != uid_text.data() + uid_text.size() || uid == UINT32_MAX) {

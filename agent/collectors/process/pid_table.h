@@ -26,16 +26,16 @@ struct Image {
   std::string cmdline_raw;  // arguments, NUL separated, trailing NULs trimmed (TrimCmdline)
   std::string cwd;
   bool cmdline_truncated = false;
-  bool partial = false;          // the process was gone before it could be read in full
-  std::optional<FileKey> file;   // the executable's identity, for the hash cache
-  std::string sha256;            // when known at the time the image was read
+  bool partial = false;         // the process was gone before it could be read in full
+  std::optional<FileKey> file;  // the executable's identity, for the hash cache
+  std::string sha256;           // when known at the time the image was read
 };
 
 struct ProcEntry {
   int32_t ppid = -1;
   uint32_t uid = 0;
-  bool uid_known = false;  // learnt from status or inherited over a fork we saw
-  uint32_t epoch = 0;      // the collector's epoch when learnt; stale after a kernel overrun
+  bool uid_known = false;      // learnt from status or inherited over a fork we saw
+  uint32_t epoch = 0;          // the collector's epoch when learnt; stale after a kernel overrun
   bool kernel_thread = false;  // PF_KTHREAD, or a child of kthreadd not yet seen to exec
   std::shared_ptr<const Image> image;
 };

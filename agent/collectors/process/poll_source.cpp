@@ -63,8 +63,7 @@ Status PollProcessSource::Read(int timeout_ms, std::vector<ProcEvent>* out, uint
   const int64_t wait_until = std::min(due, now + std::max(timeout_ms, 0));
   {
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(wait_until - now, 0)),
-                 [&] { return interrupted_; });
+    cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(wait_until - now, 0)), [&] { return interrupted_; });
     if (interrupted_) return Status::Ok();
   }
   if (SteadyMs() < due) return Status::Ok();  // the caller's timeout came first

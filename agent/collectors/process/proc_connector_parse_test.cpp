@@ -14,8 +14,8 @@
 namespace vigil {
 namespace {
 
-std::vector<uint8_t> Message(const proc_event& ev, size_t event_bytes = sizeof(proc_event),
-                             uint32_t idx = CN_IDX_PROC, uint16_t type = NLMSG_DONE) {
+std::vector<uint8_t> Message(const proc_event& ev, size_t event_bytes = sizeof(proc_event), uint32_t idx = CN_IDX_PROC,
+                             uint16_t type = NLMSG_DONE) {
   std::vector<uint8_t> buf(NLMSG_SPACE(sizeof(cn_msg) + event_bytes), 0);
   nlmsghdr nl{};
   nl.nlmsg_len = NLMSG_LENGTH(sizeof(cn_msg) + event_bytes);
@@ -138,6 +138,58 @@ TEST(ProcConnectorParse, ReadsEveryMessageOfADatagram) {
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].kind, ProcEvent::Kind::kFork);
   EXPECT_EQ(out[1].kind, ProcEvent::Kind::kExit);
+}
+
+TEST(ProcConnectorParse, CarriesTheKernelTimestamp) {
+  proc_event ev = Fork(10, 11, 11);
+  ev.timestamp_ns = 123456789012ull;
+  auto out = Parse(Message(ev));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ts_ns, 123456789012ull);
+}
+
+ProcEvent At(ProcEvent::Kind kind, int pid, uint64_t ts) {
+  ProcEvent e;
+  e.kind = kind;
+  e.pid = pid;
+  e.ts_ns = ts;
+  return e;
+}
+
+TEST(TakeProcEventsBefore, MergesBothChannelsInTimeOrderUpToTheCut) {
+  using K = ProcEvent::Kind;
+  std::vector<ProcEvent> execs = {At(K::kExec, 2, 20), At(K::kExec, 4, 40), At(K::kExec, 6, 60)};
+  std::vector<ProcEvent> lazy = {At(K::kFork, 2, 10), At(K::kExit, 2, 30), At(K::kFork, 4, 35), At(K::kExit, 4, 50),
+                                 At(K::kExit, 6, 70)};
+  std::vector<ProcEvent> out;
+  TakeProcEventsBefore(55, &execs, &lazy, &out);
+  std::vector<uint64_t> ts;
+  for (const ProcEvent& e : out) ts.push_back(e.ts_ns);
+  EXPECT_EQ(ts, (std::vector<uint64_t>{10, 20, 30, 35, 40, 50}));
+  ASSERT_EQ(execs.size(), 1u);  // the exec stamped after the cut waits
+  EXPECT_EQ(execs[0].pid, 6);
+  ASSERT_EQ(lazy.size(), 1u);
+  EXPECT_EQ(lazy[0].ts_ns, 70u);
+
+  // The next round hands on the rest, after what it already had.
+  TakeProcEventsBefore(100, &execs, &lazy, &out);
+  EXPECT_EQ(out.size(), 8u);
+  EXPECT_EQ(out[6].kind, K::kExec);
+  EXPECT_EQ(out[7].kind, K::kExit);
+  EXPECT_TRUE(execs.empty());
+  EXPECT_TRUE(lazy.empty());
+}
+
+TEST(TakeProcEventsBefore, KeepsEachListsOrderOnEqualTimestamps) {
+  using K = ProcEvent::Kind;
+  std::vector<ProcEvent> a = {At(K::kExec, 1, 5), At(K::kExec, 2, 5)};
+  std::vector<ProcEvent> b = {At(K::kExit, 3, 5)};
+  std::vector<ProcEvent> out;
+  TakeProcEventsBefore(6, &a, &b, &out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].pid, 1);
+  EXPECT_EQ(out[1].pid, 2);
+  EXPECT_EQ(out[2].pid, 3);
 }
 
 }  // namespace

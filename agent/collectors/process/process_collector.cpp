@@ -1,6 +1,8 @@
 #include "agent/collectors/process/process_collector.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -22,8 +24,8 @@ constexpr int64_t kGiB = int64_t{1} << 30;
 
 constexpr SettingSpec kSettings[] = {
     {"mode", SettingType::kEnum, "auto",
-     "Event source: netlink (kernel proc connector, needs root), poll (/proc diff), or auto (netlink, else poll)",
-     0, 0, "auto|netlink|poll"},
+     "Event source: netlink (kernel proc connector, needs root), poll (/proc diff), or auto (netlink, else poll)", 0, 0,
+     "auto|netlink|poll"},
     {"poll_interval", SettingType::kDuration, "100ms",
      "How often /proc is listed in poll mode; processes shorter than this may be missed", 10, 60'000},
     {"hash_max_size", SettingType::kSize, "64MB",
@@ -31,11 +33,17 @@ constexpr SettingSpec kSettings[] = {
     {"hash_cache_entries", SettingType::kInt, "1024",
      "Executable digests remembered, keyed by device, inode, mtime and size", 1, 1 << 20},
     {"table_entries", SettingType::kInt, "4096",
-     "Live processes remembered for parent fields and exit events; when full the oldest is forgotten", 64,
-     1 << 22},
+     "Live processes remembered for parent fields and exit events; when full the oldest is forgotten", 64, 1 << 22},
 };
 
 constexpr int kReadTimeoutMs = 500;
+constexpr int64_t kFlushMs = 20;      // longest an enriched event waits before the bus
+constexpr size_t kFlushEvents = 256;  // or this many
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 constexpr size_t kHashQueueLimit = 1024;
 
 class ProcessCollector final : public Collector {
@@ -116,19 +124,31 @@ class ProcessCollector final : public Collector {
       std::lock_guard lock(mu_);
       source = source_.get();
     }
+    int64_t first_held_ms = 0;  // steady ms when the emitter's batch got its oldest event
     while (!stop_.load(std::memory_order_relaxed)) {
       batch.clear();
       uint64_t overruns = 0;
-      Status st = source->Read(kReadTimeoutMs, &batch, &overruns);
+      int timeout = kReadTimeoutMs;
+      if (emitter_.batched() > 0)
+        timeout = static_cast<int>(std::max<int64_t>(0, first_held_ms + kFlushMs - SteadyMs()));
+      Status st = source->Read(timeout, &batch, &overruns);
       if (overruns > 0) {
         ctx_.stats.Drop("kernel_overrun", overruns);
         tracker_.OnOverrun();
       }
       if (!batch.empty()) {
+        const bool was_empty = emitter_.batched() == 0;
         const int64_t now = ctx_.env.clock().NowMs();
         for (const ProcEvent& ev : batch) tracker_.Handle(ev, now);
+        if (was_empty) first_held_ms = SteadyMs();
+      }
+      // Hand events on in bursts: when idle, every kFlushMs, or when many are held.
+      if (emitter_.batched() > 0 &&
+          (batch.empty() || emitter_.batched() >= kFlushEvents || SteadyMs() - first_held_ms >= kFlushMs)) {
+        emitter_.Flush();
       }
       if (st.ok()) continue;
+      emitter_.Flush();
       if (stop_.load()) break;
       if (mode_ != "auto" || source->name() == "poll") {
         spdlog::error("process: event source failed, collector stopped: {}", st.ToString());
@@ -169,10 +189,8 @@ std::unique_ptr<Collector> Create(CollectorContext& ctx) { return std::make_uniq
 }  // namespace
 
 extern const CollectorDescriptor kDescriptor{
-    "process",
-    "process exec and exit events, from the netlink proc connector or by polling /proc",
-    Priority::kMedium,
-    kSettings,
+    "process",         "process exec and exit events, from the netlink proc connector or by polling /proc",
+    Priority::kMedium, kSettings,
     &Create,
 };
 

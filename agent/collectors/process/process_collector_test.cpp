@@ -45,8 +45,8 @@ TEST(ProcessDescriptor, DeclaresItsSettingsWithValidDefaults) {
       EXPECT_GE(spec.min, 0) << spec.key;
     }
   }
-  EXPECT_EQ(keys, (std::set<std::string>{"mode", "poll_interval", "hash_max_size", "hash_cache_entries",
-                                         "table_entries"}));
+  EXPECT_EQ(keys,
+            (std::set<std::string>{"mode", "poll_interval", "hash_max_size", "hash_cache_entries", "table_entries"}));
 }
 
 class ProcessCollectorTest : public ::testing::Test {

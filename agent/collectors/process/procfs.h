@@ -27,7 +27,7 @@ struct ProcStat {
   int32_t pid = 0;
   std::string comm;
   char state = '?';
-  int32_t ppid = 0;  // 0 for init and kthreadd
+  int32_t ppid = 0;    // 0 for init and kthreadd
   uint32_t flags = 0;  // PF_* (field 9)
   uint64_t start_ticks = 0;
 

@@ -44,8 +44,8 @@ TEST(ParseProcStat, EmptyCommIsAllowed) {
 }
 
 TEST(ParseProcStat, RecognisesKernelThreads) {
-  auto st = ParseProcStat(
-      "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 24 0 0 18446744073709551615 0 0\n");
+  auto st =
+      ParseProcStat("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 24 0 0 18446744073709551615 0 0\n");
   ASSERT_TRUE(st.ok()) << st.status().ToString();
   EXPECT_TRUE(st->IsKernelThread());
   EXPECT_EQ(st->ppid, 0);
@@ -66,8 +66,9 @@ TEST(ParseProcStat, RejectsMalformedLines) {
 }
 
 TEST(ParseProcStatus, ReadsNamePpidAndUids) {
-  auto st = ParseProcStatus("Name:\tsshd\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t812\nPPid:\t1\n"
-                            "Uid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\n");
+  auto st = ParseProcStatus(
+      "Name:\tsshd\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t812\nPPid:\t1\n"
+      "Uid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\n");
   ASSERT_TRUE(st.ok()) << st.status().ToString();
   EXPECT_EQ(st->name, "sshd");
   EXPECT_EQ(st->ppid, 1);

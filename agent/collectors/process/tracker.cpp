@@ -10,8 +10,8 @@ constexpr char kKeySep = '\x1f';
 
 std::string AggKey(std::string_view action, const Image* image, std::string_view cmdline, std::string_view user) {
   std::string key;
-  std::string_view exe = image ? (image->exe.empty() ? std::string_view(image->comm) : std::string_view(image->exe))
-                               : std::string_view();
+  std::string_view exe =
+      image ? (image->exe.empty() ? std::string_view(image->comm) : std::string_view(image->exe)) : std::string_view();
   key.reserve(16 + exe.size() + cmdline.size() + user.size());
   key.append("process").push_back(kKeySep);
   key.append(action).push_back(kKeySep);
@@ -23,8 +23,8 @@ std::string AggKey(std::string_view action, const Image* image, std::string_view
 
 }  // namespace
 
-ProcessTracker::ProcessTracker(Env& env, CollectorStats& stats, UserNames& users, HashCache& hashes,
-                               EventSink& sink, TrackerOptions options)
+ProcessTracker::ProcessTracker(Env& env, CollectorStats& stats, UserNames& users, HashCache& hashes, EventSink& sink,
+                               TrackerOptions options)
     : env_(env),
       stats_(stats),
       users_(users),
@@ -41,7 +41,7 @@ std::string ProcessTracker::PidDir(int32_t pid) const {
   return dir;
 }
 
-ProcessTracker::Snapshot ProcessTracker::ReadProcess(int32_t pid, bool want_status) {
+ProcessTracker::Snapshot ProcessTracker::ReadProcess(int32_t pid, bool fast, bool want_status) {
   Snapshot snap;
   snap.image = std::make_shared<Image>();
   Image& img = *snap.image;
@@ -66,14 +66,21 @@ ProcessTracker::Snapshot ProcessTracker::ReadProcess(int32_t pid, bool want_stat
     cwd_ok = true;
   }
   char state = '?';
-  if (auto text = env_.ReadFile(dir + "/stat", 1024); text.ok()) {
-    if (auto st = ParseProcStat(*text); st.ok()) {
-      img.comm = std::move(st->comm);
-      snap.ppid = st->ppid > 0 ? st->ppid : -1;
-      snap.kernel_thread = st->IsKernelThread();
-      snap.have_stat = true;
-      state = st->state;
+  if (!fast) {
+    if (auto text = env_.ReadFile(dir + "/stat", 1024); text.ok()) {
+      if (auto st = ParseProcStat(*text); st.ok()) {
+        img.comm = std::move(st->comm);
+        snap.ppid = st->ppid > 0 ? st->ppid : -1;
+        snap.kernel_thread = st->IsKernelThread();
+        snap.alive = true;
+        state = st->state;
+      }
     }
+  } else if (auto comm = env_.ReadFile(dir + "/comm", 64); comm.ok()) {
+    std::string& c = *comm;
+    if (!c.empty() && c.back() == '\n') c.pop_back();
+    img.comm = std::move(c);
+    snap.alive = true;
   }
   if (want_status && !snap.kernel_thread) {
     if (auto text = env_.ReadFile(dir + "/status", 8192); text.ok()) {
@@ -86,7 +93,7 @@ ProcessTracker::Snapshot ProcessTracker::ReadProcess(int32_t pid, bool want_stat
   }
   // Gone (or going) before we could read it: no executable, or an empty command line from a
   // process that has no cwd any more or is a zombie.
-  const bool dying = !cwd_ok || !snap.have_stat || state == 'Z' || state == 'X';
+  const bool dying = !cwd_ok || !snap.alive || state == 'Z' || state == 'X';
   img.partial = !snap.kernel_thread && (!exe_ok || (img.cmdline_raw.empty() && dying));
   return snap;
 }
@@ -124,8 +131,8 @@ std::shared_ptr<const Image> ProcessTracker::ParentImage(int32_t ppid) {
   if (entry && entry->image && !entry->image->partial) return entry->image;
   if (entry && entry->kernel_thread) return nullptr;
   // Not known (or known only from a fork): read it once and remember it.
-  Snapshot snap = ReadProcess(ppid, false);
-  if (!snap.have_stat || snap.kernel_thread) return nullptr;  // gone, or not a user process
+  Snapshot snap = ReadProcess(ppid, /*fast=*/false, /*want_status=*/false);
+  if (!snap.alive || snap.kernel_thread) return nullptr;  // gone, or not a user process
   if (snap.image->file == std::nullopt && !snap.image->partial && options_.hash_max_size > 0) {
     if (auto fi = env_.Stat(PidDir(ppid) + "/exe"); fi.ok()) {
       snap.image->file = FileKey::From(*fi);
@@ -183,8 +190,8 @@ void ProcessTracker::Seed() {
     if (table_.size() >= table_.capacity()) break;
     const int32_t pid = ParsePid(name);
     if (pid <= 0 || table_.Find(pid)) continue;
-    Snapshot snap = ReadProcess(pid, true);
-    if (!snap.have_stat) continue;  // gone already
+    Snapshot snap = ReadProcess(pid, /*fast=*/false, /*want_status=*/true);
+    if (!snap.alive) continue;  // gone already
     ProcEntry e;
     e.ppid = snap.ppid;
     e.epoch = epoch_;
@@ -255,7 +262,9 @@ void ProcessTracker::HandleExec(const ProcEvent& ev, int64_t ts_ms) {
   if (const ProcEntry* e = table_.Find(pid)) known = *e;
   const bool uid_fresh = known.uid_known && known.epoch == epoch_;
 
-  Snapshot snap = ReadProcess(pid, !uid_fresh);
+  // A fork seen in this epoch gave the ppid (and maybe the uid): comm will do for the rest.
+  const bool fork_seen = known.ppid > 0 && known.epoch == epoch_ && !known.kernel_thread;
+  Snapshot snap = ReadProcess(pid, /*fast=*/fork_seen, /*want_status=*/!uid_fresh);
   if (snap.kernel_thread) {
     ProcEntry e;
     e.ppid = snap.ppid;
@@ -267,8 +276,10 @@ void ProcessTracker::HandleExec(const ProcEvent& ev, int64_t ts_ms) {
   Image& img = *snap.image;
   const int32_t ppid = snap.ppid > 0 ? snap.ppid : (known.ppid > 0 ? known.ppid : ev.ppid);
   std::optional<uint32_t> uid;
-  if (uid_fresh) uid = known.uid;
-  else if (snap.ruid) uid = snap.ruid;
+  if (uid_fresh)
+    uid = known.uid;
+  else if (snap.ruid)
+    uid = snap.ruid;
 
   std::optional<HashJob> job = ResolveHash(pid, &img);
   std::shared_ptr<const Image> parent = ParentImage(ppid);
@@ -354,8 +365,8 @@ void ProcessTracker::HandleExit(const ProcEvent& ev, int64_t ts_ms) {
     }
   }
   if (partial) d["partial"] = true;
-  e.agg_key = AggKey(e.action, image.get(), d.contains("cmdline") ? d["cmdline"].get_ref<const std::string&>() : "",
-                     user);
+  e.agg_key =
+      AggKey(e.action, image.get(), d.contains("cmdline") ? d["cmdline"].get_ref<const std::string&>() : "", user);
   Finish(std::move(e), std::nullopt);
 }
 

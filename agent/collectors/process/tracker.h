@@ -2,7 +2,8 @@
 // over Env and from its PidTable. See README.md beside this file for the event fields.
 //
 // Per exec it reads, right away (short processes vanish fast): /proc/PID/exe (readlink),
-// cmdline, cwd (readlink) and stat (comm, ppid, kernel thread flag); /proc/PID/status only
+// cmdline, cwd (readlink) and comm when a fork told the ppid, else stat (comm, ppid, kernel
+// thread flag); /proc/PID/status only
 // when the real uid is not known from a fork it saw (a child has its parent's uid; uid
 // changes come as kUid); one stat(2) of the executable for the hash cache. The parent's exe
 // and command line come from the table, or once from /proc when the parent is not in it.
@@ -76,7 +77,7 @@ class ProcessTracker {
   struct Snapshot {
     std::shared_ptr<Image> image;
     int32_t ppid = -1;
-    bool have_stat = false;
+    bool alive = false;  // stat (or comm) could be read: the task still exists
     bool kernel_thread = false;
     std::optional<uint32_t> ruid;  // from status, when it was read
   };
@@ -86,8 +87,9 @@ class ProcessTracker {
   void HandleExit(const ProcEvent& ev, int64_t ts_ms);
   void HandleUid(const ProcEvent& ev);
 
-  // Reads /proc/PID/{exe,cmdline,cwd,stat} (and status when `want_status`).
-  Snapshot ReadProcess(int32_t pid, bool want_status);
+  // Reads /proc/PID/{exe,cmdline,cwd} and stat, or, when `fast` (the ppid is known and the
+  // process is known not to be a kernel thread), the cheaper comm; status when `want_status`.
+  Snapshot ReadProcess(int32_t pid, bool fast, bool want_status);
   // The parent's image: from the table, else read from /proc and remembered.
   std::shared_ptr<const Image> ParentImage(int32_t ppid);
   // Looks the executable up in the hash cache; returns a job when it must be hashed.

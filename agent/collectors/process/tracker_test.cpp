@@ -41,6 +41,7 @@ void AddProc(FakeEnv& env, const FakeProc& p) {
   env.SetFile(dir + "/cmdline", p.cmdline_raw);
   env.SetLink(dir + "/cwd", p.cwd);
   env.SetFile(dir + "/stat", StatText(p.pid, comm, p.state, p.ppid, p.flags));
+  env.SetFile(dir + "/comm", comm + "\n");
   const std::string u = std::to_string(p.uid);
   env.SetFile(dir + "/status", "Name:\t" + comm + "\nPPid:\t" + std::to_string(p.ppid) + "\nUid:\t" + u + "\t" + u +
                                    "\t" + u + "\t" + u + "\n");
@@ -113,7 +114,11 @@ TEST_F(TrackerTest, ExecEventCarriesEveryField) {
   EXPECT_EQ(d["parent_cmdline"], "-bash");
   EXPECT_FALSE(d.contains("partial"));
   EXPECT_FALSE(d.contains("exit_code"));
-  EXPECT_EQ(e.agg_key, "process\x1f" "exec\x1f/usr/bin/curl\x1f" "curl -s http://example.test/a b\x1f" "alice");
+  EXPECT_EQ(e.agg_key,
+            "process\x1f"
+            "exec\x1f/usr/bin/curl\x1f"
+            "curl -s http://example.test/a b\x1f"
+            "alice");
   EXPECT_EQ(stats_.count("partial"), 0u);
 }
 
@@ -136,6 +141,20 @@ TEST_F(TrackerTest, ForkTeachesUidSoStatusIsNotRead) {
   tracker().Handle(Exec(300), 0);
   const Json& d = Only("exec");
   EXPECT_EQ(d["uid"], 1001);
+  EXPECT_EQ(d["user"], "alice");
+  EXPECT_FALSE(d.contains("partial"));
+}
+
+TEST_F(TrackerTest, AfterAForkExecReadsCommInsteadOfStat) {
+  tracker().Handle(Exec(100), 0);
+  events_.clear();
+  AddProc(env_, {303, 100, 1001, "/usr/bin/env", "env\0"s});
+  env_.DenyPrefix("/proc/303/stat");  // stat and status: neither is needed
+  tracker().Handle(Fork(303, 100), 0);
+  tracker().Handle(Exec(303), 0);
+  const Json& d = Only("exec");
+  EXPECT_EQ(d["comm"], "env");
+  EXPECT_EQ(d["ppid"], 100);
   EXPECT_EQ(d["user"], "alice");
   EXPECT_FALSE(d.contains("partial"));
 }
@@ -187,7 +206,9 @@ TEST_F(TrackerTest, ZombieYieldsCommFromStat) {
   EXPECT_EQ(d["partial"], true);
   EXPECT_EQ(d["comm"], "true");
   EXPECT_EQ(d["ppid"], 100);
-  EXPECT_EQ(events_[0].agg_key, "process\x1f" "exec\x1ftrue\x1f\x1f");
+  EXPECT_EQ(events_[0].agg_key,
+            "process\x1f"
+            "exec\x1ftrue\x1f\x1f");
 }
 
 TEST_F(TrackerTest, EmptyCommandLineOfALiveProcessIsNotPartial) {
@@ -221,7 +242,9 @@ TEST_F(TrackerTest, ExitCarriesWhatTheTableKnewAndTheExitCode) {
 }
 
 TEST_F(TrackerTest, ExitBySignalReportsShellStyleCode) {
-  AddProc(env_, {200, 100, 0, "/bin/sleep", "sleep\0" "9\0"s});
+  AddProc(env_, {200, 100, 0, "/bin/sleep",
+                 "sleep\0"
+                 "9\0"s});
   tracker().Handle(Exec(200), 0);
   tracker().Handle(Exit(200, 9), 0);
   const Json& d = Only("exit");
@@ -297,8 +320,8 @@ TEST_F(TrackerTest, KernelThreadsYieldNoEvents) {
   AddProc(env_, {2, 0, 0, "", "", "/", "kthreadd", 'S', 2129984});
   AddProc(env_, {700, 2, 0, "", "", "/", "kworker/0:1", 'I', 69238880});
   tracker().Seed();
-  tracker().Handle(Exec(700), 0);           // what the poll source reports for a new kworker
-  tracker().Handle(Fork(701, 2), 0);        // a kernel thread started by kthreadd
+  tracker().Handle(Exec(700), 0);     // what the poll source reports for a new kworker
+  tracker().Handle(Fork(701, 2), 0);  // a kernel thread started by kthreadd
   tracker().Handle(Exit(701, 0), 0);
   tracker().Handle(Exit(700, 0), 0);
   EXPECT_TRUE(events_.empty());
@@ -359,7 +382,7 @@ TEST_F(TrackerTest, TableStaysWithinItsBound) {
 
 TEST_F(TrackerTest, MalformedProcFilesDoNotStopEnrichment) {
   AddProc(env_, {920, 100, 0, "/bin/odd", "odd\0"s});
-  env_.SetFile("/proc/920/stat", "920 (odd");           // cut short
+  env_.SetFile("/proc/920/stat", "920 (odd");            // cut short
   env_.SetFile("/proc/920/status", "Uid:\tnonsense\n");  // unparseable
   tracker().Handle(Exec(920), 0);
   const Json& d = Only("exec");

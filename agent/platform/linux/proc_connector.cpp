@@ -7,25 +7,27 @@
 #include <linux/filter.h>
 #include <linux/netlink.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace vigil {
 namespace {
 
 // Offsets inside one netlink message, as the kernel lays it out: nlmsghdr, cn_msg, then
 // struct proc_event {u32 what; u32 cpu; u64 timestamp_ns; union event_data}.
-constexpr size_t kNlHdr = 16;                // sizeof(struct nlmsghdr)
-constexpr size_t kCnHdr = 20;                // sizeof(struct cn_msg)
-constexpr size_t kEvHdr = 16;                // what, cpu, timestamp_ns
-constexpr size_t kWhatOff = kNlHdr + kCnHdr;  // 36
+constexpr size_t kNlHdr = 16;                   // sizeof(struct nlmsghdr)
+constexpr size_t kCnHdr = 20;                   // sizeof(struct cn_msg)
+constexpr size_t kEvHdr = 16;                   // what, cpu, timestamp_ns
+constexpr size_t kWhatOff = kNlHdr + kCnHdr;    // 36
 constexpr size_t kDataOff = kWhatOff + kEvHdr;  // 52: event_data
 
 // In C++ the kernel's `enum what` is scoped inside struct proc_event.
@@ -61,6 +63,7 @@ struct RawEvent {
   const uint8_t* data = nullptr;
   size_t data_len = 0;
   uint32_t cn_ack = 0;
+  uint64_t ts_ns = 0;
 };
 
 // Walks the netlink messages of one datagram; calls fn(RawEvent) for each proc connector
@@ -86,6 +89,7 @@ void ForEachProcMessage(const uint8_t* data, size_t size, Fn&& fn) {
         raw.data = ev + kEvHdr;
         raw.data_len = cn_len - kEvHdr;
         raw.cn_ack = LoadU32(cn + 12);
+        std::memcpy(&raw.ts_ns, ev + 8, sizeof(raw.ts_ns));
         fn(raw);
       }
     }
@@ -111,116 +115,107 @@ Status ErrnoStatus(const char* what, int err) {
   }
 }
 
-int64_t MonotonicMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
-
-// Keeps PROC_EVENT_NONE (subscription acks), forks of processes (child_pid == child_tgid),
-// execs, exits of thread group leaders (process_pid == process_tgid) and uid changes. Absolute
-// loads read in network byte order, hence htonl on the constants; comparing two loaded fields
-// needs no conversion.
-std::array<sock_filter, 16> BuildFilter() {
-  const uint32_t kFork = htonl(kEventFork), kExec = htonl(kEventExec), kExit = htonl(kEventExit),
-                 kUid = htonl(kEventUid), kNone = htonl(kEventNone);
-  return {{
+// Socket filters (classic BPF). Absolute loads read in network byte order, hence htonl on the
+// constants; comparing two loaded fields needs no conversion. Both keep PROC_EVENT_NONE
+// (subscription acknowledgements, and Interrupt's wake-up datagram).
+//
+// The exec channel: execs only.
+std::vector<sock_filter> ExecFilter() {
+  const uint32_t kExec = htonl(kEventExec), kNone = htonl(kEventNone);
+  return {
       /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kWhatOff),
-      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kFork, 4, 0),   // -> 6
-      /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kExec, 11, 0),  // -> 14
-      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kExit, 6, 0),   // -> 10
-      /* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kUid, 9, 0),    // -> 14
-      /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNone, 8, 9),   // -> 14 : 15
-      /* 6 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kDataOff + 12),  // fork.child_tgid
-      /* 7 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
-      /* 8 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kDataOff + 8),   // fork.child_pid
-      /* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 4, 5),       // -> 14 : 15
-      /* 10 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kDataOff + 4),  // exit.process_tgid
-      /* 11 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
-      /* 12 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kDataOff),      // exit.process_pid
-      /* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 0, 1),      // -> 14 : 15
-      /* 14 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
-      /* 15 */ BPF_STMT(BPF_RET | BPF_K, 0),
-  }};
+      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kExec, 1, 0),  // -> 3
+      /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNone, 0, 1),  // -> 3 : 4
+      /* 3 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+      /* 4 */ BPF_STMT(BPF_RET | BPF_K, 0),
+  };
 }
 
-class ProcConnectorSource final : public ProcessSource {
+// The lazy channel: forks of processes (child_pid == child_tgid), exits of thread group
+// leaders (process_pid == process_tgid) and uid changes.
+std::vector<sock_filter> LazyFilter() {
+  const uint32_t kFork = htonl(kEventFork), kExit = htonl(kEventExit), kUid = htonl(kEventUid),
+                 kNone = htonl(kEventNone);
+  return {
+      /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kWhatOff),
+      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kFork, 3, 0),   // -> 5
+      /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kExit, 6, 0),   // -> 9
+      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kUid, 9, 0),    // -> 13
+      /* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNone, 8, 9),   // -> 13 : 14
+      /* 5 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kDataOff + 12),  // fork.child_tgid
+      /* 6 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
+      /* 7 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kDataOff + 8),  // fork.child_pid
+      /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 4, 5),      // -> 13 : 14
+      /* 9 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kDataOff + 4),  // exit.process_tgid
+      /* 10 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
+      /* 11 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kDataOff),  // exit.process_pid
+      /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 0, 1),  // -> 13 : 14
+      /* 13 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+      /* 14 */ BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+}
+
+uint64_t MonotonicNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // the clock of proc_event.timestamp_ns (ktime_get_ns)
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// One subscribed netlink socket with its receive buffers.
+class Channel {
  public:
-  ProcConnectorSource(int sock, int wake) : sock_(sock), wake_(wake) {
+  static constexpr size_t kBatch = 64;
+  static constexpr size_t kMsgBytes = 512;  // a proc connector message is about 100 bytes
+
+  Channel() {
     for (size_t i = 0; i < kBatch; ++i) {
       iov_[i].iov_base = buf_[i].data();
       iov_[i].iov_len = buf_[i].size();
     }
   }
-
-  ~ProcConnectorSource() override {
+  ~Channel() {
     if (listening_) SendControl(PROC_CN_MCAST_IGNORE, 0);
-    close(sock_);
-    close(wake_);
+    if (fd_ >= 0) close(fd_);
+  }
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  // socket, receive buffer, filter, bind to the proc group, LISTEN and its acknowledgement.
+  // Notifications that arrive meanwhile are kept in *early.
+  Status Open(int receive_buffer_bytes, std::vector<sock_filter> filter, std::vector<ProcEvent>* early) {
+    fd_ = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+    if (fd_ < 0) return ErrnoStatus("socket", errno);
+    int rcvbuf = receive_buffer_bytes;
+    if (rcvbuf > 0 && setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
+      // Without CAP_NET_ADMIN the kernel caps the size at net.core.rmem_max; that will do.
+      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    }
+    sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
+    if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0) {
+      // Without the filter everything reaches this socket; the parser still drops thread
+      // events, and Read drops what belongs to the other channel.
+      filtered_ = false;
+    }
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = CN_IDX_PROC;
+    sa.nl_pid = 0;  // let the kernel choose our port id
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) return ErrnoStatus("bind", errno);
+    socklen_t len = sizeof(sa);
+    if (getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len) == 0) port_id_ = sa.nl_pid;
+    return Subscribe(early);
   }
 
-  std::string_view name() const override { return "netlink"; }
-
-  // Subscribes and waits for the kernel's acknowledgement, which also says whether we may.
-  Status Subscribe() {
-    // Tells our acknowledgement from those of other listeners subscribing at the same time.
-    const uint32_t nonce = (static_cast<uint32_t>(getpid()) << 12) ^ static_cast<uint32_t>(MonotonicMs());
-    if (Status st = SendControl(PROC_CN_MCAST_LISTEN, nonce); !st.ok()) return st;
-    listening_ = true;
-    const int64_t deadline = MonotonicMs() + 1000;
-    for (;;) {
-      const int64_t left = deadline - MonotonicMs();
-      if (left <= 0) {
-        // The kernel ignores requests from other user or pid namespaces without a reply.
-        return Status::Unavailable("netlink proc connector: no acknowledgement of the subscription "
-                                   "(not in the initial user and pid namespaces?)");
-      }
-      pollfd pfd{sock_, POLLIN, 0};
-      int r = poll(&pfd, 1, static_cast<int>(left));
-      if (r < 0 && errno != EINTR) return ErrnoStatus("poll", errno);
-      if (r <= 0) continue;
-      int n = Receive();
-      if (n < 0) {
-        if (errno == ENOBUFS) continue;
-        return ErrnoStatus("recvmmsg", errno);
-      }
-      bool acked = false;
-      uint32_t ack_err = 0;
-      for (int i = 0; i < n; ++i) {
-        if (!FromKernel(i)) continue;
-        ForEachProcMessage(buf_[i].data(), msgs_[i].msg_len, [&](const RawEvent& raw) {
-          // The kernel replaces seq with its own counter; ack comes back as ours + 1.
-          if (raw.what == kEventNone && raw.cn_ack == nonce + 1 && raw.data_len >= 4) {
-            acked = true;
-            ack_err = LoadU32(raw.data);
-          }
-        });
-        // Notifications that arrive before the acknowledgement are kept for the first Read.
-        ParseProcConnectorDatagram(buf_[i].data(), msgs_[i].msg_len, &pending_);
-      }
-      if (acked) {
-        if (ack_err != 0) return ErrnoStatus("subscribe", static_cast<int>(ack_err));
-        return Status::Ok();
-      }
+  // Receives without blocking (or, when `block_ms` > 0, waiting up to that long for the first
+  // datagram) until the queue is empty; appends the notifications to *out.
+  Status Drain(int block_ms, std::vector<ProcEvent>* out, uint64_t* overruns) {
+    bool block = block_ms > 0;
+    if (block) {
+      if (Status st = SetReceiveTimeout(block_ms); !st.ok()) return st;
     }
-  }
-
-  Status Read(int timeout_ms, std::vector<ProcEvent>* out, uint64_t* overruns) override {
-    if (!pending_.empty()) {
-      out->insert(out->end(), pending_.begin(), pending_.end());
-      pending_.clear();
-    }
-    if (interrupted_.load(std::memory_order_acquire)) return Status::Ok();
-    pollfd fds[2] = {{sock_, POLLIN, 0}, {wake_, POLLIN, 0}};
-    int r = poll(fds, 2, out->empty() ? timeout_ms : 0);
-    if (r < 0) {
-      if (errno == EINTR) return Status::Ok();
-      return ErrnoStatus("poll", errno);
-    }
-    if (r == 0 || (fds[1].revents & POLLIN)) return Status::Ok();
-    // Drain what is queued, in bounded rounds so the caller gets to work between them.
-    for (int round = 0; round < 16; ++round) {
-      int n = Receive();
+    for (int round = 0; round < 64; ++round) {
+      int n = Receive(block ? MSG_WAITFORONE : MSG_DONTWAIT);
+      block = false;
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -239,16 +234,63 @@ class ProcConnectorSource final : public ProcessSource {
     return Status::Ok();
   }
 
-  void Interrupt() override {
-    interrupted_.store(true, std::memory_order_release);
-    uint64_t one = 1;
-    ssize_t w = write(wake_, &one, sizeof(one));
-    (void)w;  // the eventfd can only fail when its counter is saturated, which still wakes poll
+  // Wakes a Drain blocked on this channel: a datagram to our own port from a throw-away
+  // socket (not from the kernel, so Drain ignores it), shaped as PROC_EVENT_NONE so the
+  // filter lets it through.
+  void Wake() const {
+    int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+    if (s < 0) return;
+    alignas(nlmsghdr) uint8_t msg[NLMSG_SPACE(sizeof(cn_msg) + sizeof(proc_event))] = {};
+    auto* nl = reinterpret_cast<nlmsghdr*>(msg);
+    nl->nlmsg_len = sizeof(msg);
+    nl->nlmsg_type = NLMSG_DONE;
+    sockaddr_nl dst{};
+    dst.nl_family = AF_NETLINK;
+    dst.nl_pid = port_id_;
+    sendto(s, msg, sizeof(msg), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&dst), sizeof(dst));
+    close(s);
   }
 
+  bool filtered() const { return filtered_; }
+
  private:
-  static constexpr size_t kBatch = 64;
-  static constexpr size_t kMsgBytes = 512;  // a proc connector message is about 100 bytes
+  Status Subscribe(std::vector<ProcEvent>* early) {
+    // The kernel answers on the group with ack = ours + 1; the nonce tells our answer from
+    // those of other listeners subscribing at the same time.
+    const uint32_t nonce = (static_cast<uint32_t>(getpid()) << 12) ^ static_cast<uint32_t>(MonotonicNs() >> 10) ^
+                           static_cast<uint32_t>(fd_);
+    if (Status st = SendControl(PROC_CN_MCAST_LISTEN, nonce); !st.ok()) return st;
+    listening_ = true;
+    const uint64_t deadline = MonotonicNs() + 1'000'000'000u;
+    for (;;) {
+      const uint64_t now = MonotonicNs();
+      if (now >= deadline) {
+        // The kernel ignores requests from other user or pid namespaces without a reply.
+        return Status::Unavailable(
+            "netlink proc connector: no acknowledgement of the subscription "
+            "(not in the initial user and pid namespaces?)");
+      }
+      pollfd pfd{fd_, POLLIN, 0};
+      int r = poll(&pfd, 1, static_cast<int>((deadline - now) / 1'000'000u) + 1);
+      if (r < 0 && errno != EINTR) return ErrnoStatus("poll", errno);
+      if (r <= 0) continue;
+      int n = Receive(MSG_DONTWAIT);
+      if (n < 0) continue;  // EAGAIN, EINTR, ENOBUFS: try again until the deadline
+      bool acked = false;
+      uint32_t ack_err = 0;
+      for (int i = 0; i < n; ++i) {
+        if (!FromKernel(i)) continue;
+        ForEachProcMessage(buf_[i].data(), msgs_[i].msg_len, [&](const RawEvent& raw) {
+          if (raw.what == kEventNone && raw.cn_ack == nonce + 1 && raw.data_len >= 4) {
+            acked = true;
+            ack_err = LoadU32(raw.data);
+          }
+        });
+        ParseProcConnectorDatagram(buf_[i].data(), msgs_[i].msg_len, early);
+      }
+      if (acked) return ack_err == 0 ? Status::Ok() : ErrnoStatus("subscribe", static_cast<int>(ack_err));
+    }
+  }
 
   Status SendControl(proc_cn_mcast_op op, uint32_t ack) {
     alignas(nlmsghdr) uint8_t buf[NLMSG_SPACE(sizeof(cn_msg) + sizeof(uint32_t))] = {};
@@ -265,13 +307,13 @@ class ProcConnectorSource final : public ProcessSource {
     std::memcpy(buf + NLMSG_HDRLEN + sizeof(cn_msg), &op32, sizeof(op32));
     sockaddr_nl dst{};
     dst.nl_family = AF_NETLINK;
-    if (sendto(sock_, buf, nl->nlmsg_len, 0, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) < 0)
+    if (sendto(fd_, buf, nl->nlmsg_len, 0, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) < 0)
       return ErrnoStatus("send", errno);
     return Status::Ok();
   }
 
-  // One recvmmsg(2) without blocking; returns the datagram count or -1 with errno set.
-  int Receive() {
+  // One recvmmsg(2); returns the datagram count or -1 with errno set.
+  int Receive(int flags) {
     for (size_t i = 0; i < kBatch; ++i) {
       msgs_[i].msg_hdr = msghdr{};
       msgs_[i].msg_hdr.msg_name = &addrs_[i];
@@ -280,20 +322,98 @@ class ProcConnectorSource final : public ProcessSource {
       msgs_[i].msg_hdr.msg_iovlen = 1;
       msgs_[i].msg_len = 0;
     }
-    return recvmmsg(sock_, msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
+    return recvmmsg(fd_, msgs_.data(), kBatch, flags, nullptr);
   }
 
   bool FromKernel(int i) const { return addrs_[i].nl_pid == 0; }
 
-  const int sock_;
-  const int wake_;
-  std::atomic<bool> interrupted_{false};
+  Status SetReceiveTimeout(int timeout_ms) {
+    if (timeout_ms == timeout_ms_) return Status::Ok();
+    timeval tv{timeout_ms / 1000, static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
+    if (setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) return ErrnoStatus("SO_RCVTIMEO", errno);
+    timeout_ms_ = timeout_ms;
+    return Status::Ok();
+  }
+
+  int fd_ = -1;
+  uint32_t port_id_ = 0;  // assigned by the kernel at bind
+  int timeout_ms_ = -1;   // the socket's SO_RCVTIMEO
   bool listening_ = false;
-  std::vector<ProcEvent> pending_;
+  bool filtered_ = true;
   std::array<std::array<uint8_t, kMsgBytes>, kBatch> buf_{};
   std::array<iovec, kBatch> iov_{};
   std::array<sockaddr_nl, kBatch> addrs_{};
   std::array<mmsghdr, kBatch> msgs_{};
+};
+
+// Execs arrive on a channel the receive thread sleeps on, so each wakes it at once; forks,
+// exits and uid changes arrive on a second channel that is only read when the thread is awake
+// anyway (or when `lazy_ms` has passed), so a fork+exec+exit costs one wake-up, not three.
+//
+// Order across the two channels: before reading, Read takes the time T; then it reads the exec
+// channel, then the lazy one, and hands on, sorted by kernel timestamp, only what happened
+// before T. That is enough: a process's exec is queued before its exit's timestamp is taken,
+// and a fork or uid change before the exec's timestamp, so everything a handed-on notification
+// depends on has been read and is handed on first. The rest waits for the next round.
+class ProcConnectorSource final : public ProcessSource {
+ public:
+  static constexpr int kLazyMs = 50;  // longest a busy lazy channel goes unread
+
+  Status Open(const KernelProcessSourceOptions& options) {
+    VIGIL_RETURN_IF_ERROR(exec_.Open(options.receive_buffer_bytes, ExecFilter(), &exec_pending_));
+    VIGIL_RETURN_IF_ERROR(lazy_.Open(options.receive_buffer_bytes, LazyFilter(), &lazy_pending_));
+    if (!exec_.filtered() || !lazy_.filtered()) {
+      // Each channel would see every notification: keep only its own kinds.
+      split_ = true;
+    }
+    return Status::Ok();
+  }
+
+  std::string_view name() const override { return "netlink"; }
+
+  Status Read(int timeout_ms, std::vector<ProcEvent>* out, uint64_t* overruns) override {
+    if (interrupted_.load(std::memory_order_acquire)) return Status::Ok();
+    // Wait for an exec (or Interrupt), at most timeout_ms, and at most kLazyMs while forks
+    // and exits keep coming.
+    int block_ms = timeout_ms;
+    if (lazy_busy_ || !lazy_pending_.empty()) block_ms = std::min(block_ms, kLazyMs);
+    if (!exec_pending_.empty()) block_ms = 0;
+    VIGIL_RETURN_IF_ERROR(exec_.Drain(block_ms, &exec_pending_, overruns));
+    if (interrupted_.load(std::memory_order_acquire)) return Status::Ok();
+    for (int round = 0; round < 4; ++round) {
+      const uint64_t t = MonotonicNs();
+      VIGIL_RETURN_IF_ERROR(exec_.Drain(0, &exec_pending_, overruns));
+      const size_t lazy_before = lazy_pending_.size();
+      VIGIL_RETURN_IF_ERROR(lazy_.Drain(0, &lazy_pending_, overruns));
+      lazy_busy_ = lazy_pending_.size() > lazy_before;
+      if (split_) DropForeign();
+      TakeProcEventsBefore(t, &exec_pending_, &lazy_pending_, out);
+      // An exec stamped after T was read but not handed on: go round again at once rather
+      // than wait for another wake-up (its process may be short-lived).
+      if (exec_pending_.empty()) break;
+    }
+    return Status::Ok();
+  }
+
+  void Interrupt() override {
+    interrupted_.store(true, std::memory_order_release);
+    exec_.Wake();
+  }
+
+ private:
+  void DropForeign() {
+    auto is_exec = [](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExec; };
+    std::erase_if(exec_pending_, [&](const ProcEvent& e) { return !is_exec(e); });
+    std::erase_if(lazy_pending_, is_exec);
+  }
+
+  Channel exec_;
+  Channel lazy_;
+  bool split_ = false;
+  bool lazy_busy_ = false;
+  std::vector<ProcEvent> exec_pending_;
+  std::vector<ProcEvent> lazy_pending_;
+  std::atomic<bool> interrupted_{false};
 };
 
 }  // namespace
@@ -342,6 +462,7 @@ size_t ParseProcConnectorDatagram(const uint8_t* data, size_t size, std::vector<
     }
     if (ev.pid <= 0) return;
     if (ev.ppid <= 0) ev.ppid = -1;
+    ev.ts_ns = raw.ts_ns;
     out->push_back(ev);
     ++added;
   });
@@ -349,35 +470,21 @@ size_t ParseProcConnectorDatagram(const uint8_t* data, size_t size, std::vector<
 }
 
 Result<std::unique_ptr<ProcessSource>> OpenKernelProcessSource(const KernelProcessSourceOptions& options) {
-  int sock = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
-  if (sock < 0) return ErrnoStatus("socket", errno);
-  int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake < 0) {
-    int err = errno;
-    close(sock);
-    return ErrnoStatus("eventfd", err);
-  }
-  // From here the source owns both descriptors.
-  auto source = std::make_unique<ProcConnectorSource>(sock, wake);
-
-  int rcvbuf = options.receive_buffer_bytes;
-  if (rcvbuf > 0 && setsockopt(sock, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
-    // Without CAP_NET_ADMIN the kernel caps the size at net.core.rmem_max; that will do.
-    setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-  }
-  std::array<sock_filter, 16> filter = BuildFilter();
-  sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
-  if (setsockopt(sock, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0) {
-    // Without the filter thread events reach us too and are skipped by the parser.
-  }
-  sockaddr_nl sa{};
-  sa.nl_family = AF_NETLINK;
-  sa.nl_groups = CN_IDX_PROC;
-  sa.nl_pid = 0;  // let the kernel choose our port id
-  if (bind(sock, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) return ErrnoStatus("bind", errno);
-
-  if (Status st = source->Subscribe(); !st.ok()) return st;
+  auto source = std::make_unique<ProcConnectorSource>();
+  VIGIL_RETURN_IF_ERROR(source->Open(options));
   return std::unique_ptr<ProcessSource>(std::move(source));
+}
+
+void TakeProcEventsBefore(uint64_t before_ns, std::vector<ProcEvent>* a, std::vector<ProcEvent>* b,
+                          std::vector<ProcEvent>* out) {
+  const size_t first = out->size();
+  for (std::vector<ProcEvent>* v : {a, b}) {
+    auto keep = std::stable_partition(v->begin(), v->end(), [&](const ProcEvent& e) { return e.ts_ns < before_ns; });
+    out->insert(out->end(), v->begin(), keep);
+    v->erase(v->begin(), keep);
+  }
+  std::stable_sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
+                   [](const ProcEvent& x, const ProcEvent& y) { return x.ts_ns < y.ts_ns; });
 }
 
 }  // namespace vigil
