@@ -421,7 +421,7 @@ struct Capture {
   uint64_t partial = 0;          // of all the above, those in partial events (the process was gone early)
   uint64_t unknown_partial = 0;  // partial, /bin/true or nothing known, and no parent: anyone's
   uint64_t others_true = 0;      // /bin/true of other processes (other command line or parent)
-  uint64_t others_partial = 0;   //   of which partial events (other parent: may hide ours when mixed)
+  uint64_t others_partial = 0;   // partial events with another parent (may hide ours when mixed)
   uint64_t other_exec = 0;       // exec events of other programs (sum of count)
   uint64_t lines = 0;
   uint64_t bad_lines = 0;
@@ -509,11 +509,11 @@ Capture ReadCapture(const std::string& jsonl_path, const std::set<std::string>& 
           if (partial) c.partial += count;
         } else if (parent_exe.empty()) {
           c.unknown_partial += count;
-        } else if (is_true) {
-          c.others_true += count;
-          if (partial) c.others_partial += count;
         } else {
-          c.other_exec += count;  // a partial event of another parent's child
+          if (is_true) c.others_true += count;
+          // A partial aggregate keeps its first event's parent: ours may hide in another's.
+          if (partial) c.others_partial += count;
+          if (!is_true) c.other_exec += count;
         }
       } else {
         c.other_exec += count;
@@ -1118,13 +1118,13 @@ int main(int argc, char** argv) {
     if (capture.unknown_partial > 0)
       std::printf("    %s execs in partial events without a parent, whoever ran them (not counted)\n",
                   Thousands(capture.unknown_partial).c_str());
-    const bool others = capture.others_true > 0;
+    const bool others = capture.others_true > 0 || capture.others_partial > 0;
     if (others)
       std::printf(
-          "    note: other processes ran /bin/true meanwhile (%s execs seen). Partial events aggregate on exe,\n"
-          "    command line and user and keep the first one's parent, so partial events of theirs and ours\n"
-          "    may be mixed: the partial part of the count is uncertain\n",
-          Thousands(capture.others_true).c_str());
+          "    note: other processes ran /bin/true meanwhile (%s execs seen; %s execs in partial events of\n"
+          "    other parents). Partial events aggregate on exe, command line and user and keep the first one's\n"
+          "    parent, so partial events of theirs and ours may be mixed: the partial part of the count is uncertain\n",
+          Thousands(capture.others_true).c_str(), Thousands(capture.others_partial).c_str());
     if (captured > done)
       std::printf("    note: %s more than done: partial events of other programs aggregated with ours\n",
                   Thousands(captured - done).c_str());
@@ -1158,9 +1158,12 @@ int main(int argc, char** argv) {
                   Thousands(audit.records->others).c_str(), static_cast<long long>(audit.lost));
     else
       std::printf("    the kernel lost %lld records\n", static_cast<long long>(audit.lost));
-    std::printf("    CPU (auditd + kauditd) %.3f s = %.3f s per 1,000 execs; auditd peak RSS (VmHWM) %.1f MB\n",
-                audit.cpu_seconds, done > 0 ? audit.cpu_seconds * 1000.0 / static_cast<double>(done) : 0.0,
-                static_cast<double>(audit.hwm_kb) / 1024.0);
+    if (audit.hwm_kb > 0)
+      std::printf("    CPU (auditd + kauditd) %.3f s = %.3f s per 1,000 execs; auditd peak RSS (VmHWM) %.1f MB\n",
+                  audit.cpu_seconds, done > 0 ? audit.cpu_seconds * 1000.0 / static_cast<double>(done) : 0.0,
+                  static_cast<double>(audit.hwm_kb) / 1024.0);
+    else
+      std::printf("    auditd's CPU and RSS unknown: its process was gone at the end\n");
   }
   for (const auto& n : audit.notes) std::printf("    note: %s\n", n.c_str());
 
