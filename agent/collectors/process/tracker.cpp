@@ -1,5 +1,7 @@
 #include "agent/collectors/process/tracker.h"
 
+#include <charconv>
+
 #include "agent/collectors/process/procfs.h"
 
 namespace vigil::process {
@@ -10,8 +12,8 @@ constexpr char kKeySep = '\x1f';
 
 std::string AggKey(std::string_view action, const Image* image, std::string_view cmdline, std::string_view user) {
   std::string key;
-  std::string_view exe =
-      image ? (image->exe.empty() ? std::string_view(image->comm) : std::string_view(image->exe)) : std::string_view();
+  std::string_view exe;
+  if (image) exe = image->exe.empty() ? image->comm : image->exe;
   key.reserve(16 + exe.size() + cmdline.size() + user.size());
   key.append("process").push_back(kKeySep);
   key.append(action).push_back(kKeySep);
@@ -33,26 +35,30 @@ ProcessTracker::ProcessTracker(Env& env, CollectorStats& stats, UserNames& users
       options_(std::move(options)),
       table_(options_.table_entries) {}
 
-std::string ProcessTracker::PidDir(int32_t pid) const {
-  std::string dir;
-  dir.reserve(options_.proc_root.size() + 12);
-  dir.append(options_.proc_root).push_back('/');
-  dir.append(std::to_string(pid));
-  return dir;
+const std::string& ProcessTracker::PidPath(int32_t pid, std::string_view leaf) {
+  // One buffer, rewritten in place: no allocation per path once it has grown.
+  char digits[16];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), pid);
+  (void)ec;  // an int32 always fits
+  path_.assign(options_.proc_root);
+  path_.push_back('/');
+  path_.append(digits, end);
+  path_.push_back('/');
+  path_.append(leaf);
+  return path_;
 }
 
 ProcessTracker::Snapshot ProcessTracker::ReadProcess(int32_t pid, bool fast, bool want_status) {
   Snapshot snap;
   snap.image = std::make_shared<Image>();
   Image& img = *snap.image;
-  const std::string dir = PidDir(pid);
 
   bool exe_ok = false, cwd_ok = false;
-  if (auto exe = env_.ReadLink(dir + "/exe"); exe.ok()) {
+  if (auto exe = env_.ReadLink(PidPath(pid, "exe")); exe.ok()) {
     img.exe = std::move(*exe);
     exe_ok = true;
   }
-  if (auto raw = env_.ReadFile(dir + "/cmdline", options_.cmdline_max + 1); raw.ok()) {
+  if (auto raw = env_.ReadFile(PidPath(pid, "cmdline"), options_.cmdline_max + 1); raw.ok()) {
     std::string& text = *raw;
     if (text.size() > options_.cmdline_max) {
       text.resize(options_.cmdline_max);
@@ -61,13 +67,13 @@ ProcessTracker::Snapshot ProcessTracker::ReadProcess(int32_t pid, bool fast, boo
     text.resize(TrimCmdline(text).size());
     img.cmdline_raw = std::move(text);
   }
-  if (auto cwd = env_.ReadLink(dir + "/cwd"); cwd.ok()) {
+  if (auto cwd = env_.ReadLink(PidPath(pid, "cwd")); cwd.ok()) {
     img.cwd = std::move(*cwd);
     cwd_ok = true;
   }
   char state = '?';
   if (!fast) {
-    if (auto text = env_.ReadFile(dir + "/stat", 1024); text.ok()) {
+    if (auto text = env_.ReadFile(PidPath(pid, "stat"), 1024); text.ok()) {
       if (auto st = ParseProcStat(*text); st.ok()) {
         img.comm = std::move(st->comm);
         snap.ppid = st->ppid > 0 ? st->ppid : -1;
@@ -76,14 +82,14 @@ ProcessTracker::Snapshot ProcessTracker::ReadProcess(int32_t pid, bool fast, boo
         state = st->state;
       }
     }
-  } else if (auto comm = env_.ReadFile(dir + "/comm", 64); comm.ok()) {
+  } else if (auto comm = env_.ReadFile(PidPath(pid, "comm"), 64); comm.ok()) {
     std::string& c = *comm;
     if (!c.empty() && c.back() == '\n') c.pop_back();
     img.comm = std::move(c);
     snap.alive = true;
   }
   if (want_status && !snap.kernel_thread) {
-    if (auto text = env_.ReadFile(dir + "/status", 8192); text.ok()) {
+    if (auto text = env_.ReadFile(PidPath(pid, "status"), 8192); text.ok()) {
       if (auto st = ParseProcStatus(*text); st.ok()) {
         snap.ruid = st->ruid;
         if (img.comm.empty()) img.comm = std::move(st->name);
@@ -100,8 +106,7 @@ ProcessTracker::Snapshot ProcessTracker::ReadProcess(int32_t pid, bool fast, boo
 
 std::optional<HashJob> ProcessTracker::ResolveHash(int32_t pid, Image* image) {
   if (options_.hash_max_size == 0 || image->partial || image->exe.empty()) return std::nullopt;
-  std::string path = PidDir(pid) + "/exe";
-  auto fi = env_.Stat(path);
+  auto fi = env_.Stat(PidPath(pid, "exe"));
   if (!fi.ok()) {
     stats_.Count("hash_failed");
     return std::nullopt;
@@ -118,7 +123,7 @@ std::optional<HashJob> ProcessTracker::ResolveHash(int32_t pid, Image* image) {
     return std::nullopt;
   }
   stats_.Count("hash_cache_misses");
-  return HashJob{key, std::move(path), image->exe};
+  return HashJob{key, PidPath(pid, "exe"), image->exe};
 }
 
 void ProcessTracker::PutEntry(int32_t pid, ProcEntry entry) {
@@ -134,7 +139,7 @@ std::shared_ptr<const Image> ProcessTracker::ParentImage(int32_t ppid) {
   Snapshot snap = ReadProcess(ppid, /*fast=*/false, /*want_status=*/false);
   if (!snap.alive || snap.kernel_thread) return nullptr;  // gone, or not a user process
   if (snap.image->file == std::nullopt && !snap.image->partial && options_.hash_max_size > 0) {
-    if (auto fi = env_.Stat(PidDir(ppid) + "/exe"); fi.ok()) {
+    if (auto fi = env_.Stat(PidPath(ppid, "exe")); fi.ok()) {
       snap.image->file = FileKey::From(*fi);
       if (auto sha = hashes_.Get(*snap.image->file)) snap.image->sha256 = std::move(*sha);
     }
@@ -202,7 +207,7 @@ void ProcessTracker::Seed() {
     }
     if (!e.kernel_thread) {
       if (!snap.image->partial && options_.hash_max_size > 0) {
-        if (auto fi = env_.Stat(PidDir(pid) + "/exe"); fi.ok()) {
+        if (auto fi = env_.Stat(PidPath(pid, "exe")); fi.ok()) {
           snap.image->file = FileKey::From(*fi);
           if (auto sha = hashes_.Get(*snap.image->file)) snap.image->sha256 = std::move(*sha);
         }
@@ -328,7 +333,7 @@ void ProcessTracker::HandleExit(const ProcEvent& ev, int64_t ts_ms) {
     // in /proc, if the parent has not reaped it yet.
     auto fresh = std::make_shared<Image>();
     fresh->partial = true;
-    if (auto text = env_.ReadFile(PidDir(pid) + "/stat", 1024); text.ok()) {
+    if (auto text = env_.ReadFile(PidPath(pid, "stat"), 1024); text.ok()) {
       if (auto st = ParseProcStat(*text); st.ok()) {
         if (st->IsKernelThread()) return;
         fresh->comm = std::move(st->comm);

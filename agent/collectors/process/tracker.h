@@ -101,7 +101,8 @@ class ProcessTracker {
   void AddParent(const std::shared_ptr<const Image>& parent, Json* data) const;
   void Finish(Event&& e, std::optional<HashJob> job);
 
-  std::string PidDir(int32_t pid) const;
+  // "<proc_root>/<pid>/<leaf>", in a buffer reused by the next call.
+  const std::string& PidPath(int32_t pid, std::string_view leaf);
 
   Env& env_;
   CollectorStats& stats_;
@@ -111,6 +112,7 @@ class ProcessTracker {
   const TrackerOptions options_;
   PidTable table_;
   uint32_t epoch_ = 0;
+  std::string path_;
 };
 
 }  // namespace vigil::process

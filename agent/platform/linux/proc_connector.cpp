@@ -121,11 +121,11 @@ Status ErrnoStatus(const char* what, int err) {
 //
 // The exec channel: execs only.
 std::vector<sock_filter> ExecFilter() {
-  const uint32_t kExec = htonl(kEventExec), kNone = htonl(kEventNone);
+  const uint32_t what_exec = htonl(kEventExec), what_none = htonl(kEventNone);
   return {
       /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kWhatOff),
-      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kExec, 1, 0),  // -> 3
-      /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNone, 0, 1),  // -> 3 : 4
+      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, what_exec, 1, 0),  // -> 3
+      /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, what_none, 0, 1),  // -> 3 : 4
       /* 3 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
       /* 4 */ BPF_STMT(BPF_RET | BPF_K, 0),
   };
@@ -134,15 +134,15 @@ std::vector<sock_filter> ExecFilter() {
 // The lazy channel: forks of processes (child_pid == child_tgid), exits of thread group
 // leaders (process_pid == process_tgid) and uid changes.
 std::vector<sock_filter> LazyFilter() {
-  const uint32_t kFork = htonl(kEventFork), kExit = htonl(kEventExit), kUid = htonl(kEventUid),
-                 kNone = htonl(kEventNone);
+  const uint32_t what_fork = htonl(kEventFork), what_exit = htonl(kEventExit), what_uid = htonl(kEventUid),
+                 what_none = htonl(kEventNone);
   return {
       /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kWhatOff),
-      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kFork, 3, 0),   // -> 5
-      /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kExit, 6, 0),   // -> 9
-      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kUid, 9, 0),    // -> 13
-      /* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNone, 8, 9),   // -> 13 : 14
-      /* 5 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kDataOff + 12),  // fork.child_tgid
+      /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, what_fork, 3, 0),  // -> 5
+      /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, what_exit, 6, 0),  // -> 9
+      /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, what_uid, 9, 0),   // -> 13
+      /* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, what_none, 8, 9),  // -> 13 : 14
+      /* 5 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kDataOff + 12),     // fork.child_tgid
       /* 6 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
       /* 7 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kDataOff + 8),  // fork.child_pid
       /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 4, 5),      // -> 13 : 14
