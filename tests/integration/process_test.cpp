@@ -170,6 +170,27 @@ TEST_F(ProcConnectorIntegration, KeepsForkExecExitOrderOfEveryProcess) {
   }
 }
 
+TEST(ProcConnectorOverrun, ReportsOverrunWhenTheReceiverFallsBehind) {
+  KernelProcessSourceOptions options;
+  options.receive_buffer_bytes = 1;  // the kernel's minimum: a few notifications
+  auto src = OpenKernelProcessSource(options);
+  ASSERT_TRUE(src.ok()) << src.status().ToString();
+  for (int i = 0; i < 50; ++i) Reap(Spawn({"/bin/true"}));  // not reading meanwhile
+  std::vector<ProcEvent> out;
+  uint64_t overruns = 0;
+  ASSERT_TRUE((*src)->Read(100, &out, &overruns).ok());
+  EXPECT_GE(overruns, 1u);
+  // And it keeps delivering afterwards (with so small a buffer, other processes' notifications
+  // may crowd out any particular one, so any will do).
+  Reap(Spawn({"/bin/true"}));
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  out.clear();
+  while (out.empty() && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*src)->Read(100, &out, &overruns).ok());
+  }
+  EXPECT_FALSE(out.empty());
+}
+
 // True once thread `tid` of this process sleeps (blocked in a syscall), within a deadline.
 bool WaitUntilSleeping(pid_t tid) {
   const auto deadline = std::chrono::steady_clock::now() + 10s;

@@ -60,10 +60,16 @@ class ProcessCollector final : public Collector {
 
   ~ProcessCollector() override { Stop(); }
 
+  // A collector that reads `given` instead of opening a source by process.mode.
+  ProcessCollector(CollectorContext& ctx, std::unique_ptr<ProcessSource> given) : ProcessCollector(ctx) {
+    given_ = std::move(given);
+    fixed_source_ = true;
+  }
+
   Status Start() override {
     if (thread_.joinable()) return Status::Ok();
-    std::unique_ptr<ProcessSource> source;
-    if (mode_ != "poll") {
+    std::unique_ptr<ProcessSource> source = std::move(given_);
+    if (!source && mode_ != "poll") {
       auto kernel = OpenKernelProcessSource(KernelProcessSourceOptions{});
       if (kernel.ok()) {
         source = std::move(*kernel);
@@ -150,7 +156,7 @@ class ProcessCollector final : public Collector {
       if (st.ok()) continue;
       emitter_.Flush();
       if (stop_.load()) break;
-      if (mode_ != "auto" || source->name() == "poll") {
+      if (fixed_source_ || mode_ != "auto" || source->name() == "poll") {
         spdlog::error("process: event source failed, collector stopped: {}", st.ToString());
         ctx_.stats.SetSource("");
         break;
@@ -178,6 +184,8 @@ class ProcessCollector final : public Collector {
   HashingEmitter emitter_;
   ProcessTracker tracker_;
 
+  std::unique_ptr<ProcessSource> given_;
+  bool fixed_source_ = false;
   std::mutex mu_;  // guards source_ (replaced on fallback, interrupted by Stop)
   std::unique_ptr<ProcessSource> source_;
   std::atomic<bool> stop_{false};
@@ -187,6 +195,10 @@ class ProcessCollector final : public Collector {
 std::unique_ptr<Collector> Create(CollectorContext& ctx) { return std::make_unique<ProcessCollector>(ctx); }
 
 }  // namespace
+
+std::unique_ptr<Collector> NewProcessCollector(CollectorContext& ctx, std::unique_ptr<ProcessSource> source) {
+  return std::make_unique<ProcessCollector>(ctx, std::move(source));
+}
 
 extern const CollectorDescriptor kDescriptor{
     "process",         "process exec and exit events, from the netlink proc connector or by polling /proc",

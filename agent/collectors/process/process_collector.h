@@ -14,10 +14,17 @@
 // Fields of the events: README.md beside this file.
 #pragma once
 
+#include <memory>
+
 #include "agent/core/collector.h"
+#include "agent/platform/process_source.h"
 
 namespace vigil::process {
 
 extern const CollectorDescriptor kDescriptor;
+
+// The same collector reading the given source instead of choosing one by process.mode (a
+// scripted source in tests). If the source fails, the collector stops (no fallback).
+std::unique_ptr<Collector> NewProcessCollector(CollectorContext& ctx, std::unique_ptr<ProcessSource> source);
 
 }  // namespace vigil::process

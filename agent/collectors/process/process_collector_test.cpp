@@ -1,10 +1,13 @@
 #include "agent/collectors/process/process_collector.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -127,6 +130,95 @@ TEST_F(ProcessCollectorTest, PollModeFailsToStartWithoutProc) {
   auto c = kDescriptor.factory(*ctx_);
   Status st = c->Start();
   EXPECT_EQ(st.code(), Status::Code::kUnavailable) << st.ToString();
+  c->Stop();
+}
+
+// A ProcessSource that hands out scripted batches, one per Read, then blocks until Interrupt.
+class ScriptedSource final : public ProcessSource {
+ public:
+  struct Batch {
+    std::vector<ProcEvent> events;
+    uint64_t overruns = 0;
+    bool fail = false;
+  };
+  explicit ScriptedSource(std::vector<Batch> batches) : batches_(std::move(batches)) {}
+  std::string_view name() const override { return "scripted"; }
+  Status Read(int timeout_ms, std::vector<ProcEvent>* out, uint64_t* overruns) override {
+    std::unique_lock lock(mu_);
+    if (next_ < batches_.size()) {
+      const Batch& b = batches_[next_++];
+      if (b.fail) return Status::IoError("scripted failure");
+      out->insert(out->end(), b.events.begin(), b.events.end());
+      *overruns += b.overruns;
+      return Status::Ok();
+    }
+    cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return interrupted_; });
+    return Status::Ok();
+  }
+  void Interrupt() override {
+    std::lock_guard lock(mu_);
+    interrupted_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Batch> batches_;
+  size_t next_ = 0;
+  bool interrupted_ = false;
+};
+
+ProcEvent Ev(ProcEvent::Kind kind, int pid, int ppid = -1, int status = -1) {
+  ProcEvent e;
+  e.kind = kind;
+  e.pid = pid;
+  e.ppid = ppid;
+  e.exit_status = status;
+  return e;
+}
+
+TEST_F(ProcessCollectorTest, CountsKernelOverrunsAsDrops) {
+  AddProc(env_, 500, 1, "/bin/echo", "echo\0hi\0"s);
+  env_.SetFile("/proc/500/status", "Name:\techo\nPPid:\t1\nUid:\t1000\t1000\t1000\t1000\n");
+  std::vector<ScriptedSource::Batch> script;
+  script.push_back({{}, 2});
+  script.push_back({{Ev(ProcEvent::Kind::kFork, 500, 1), Ev(ProcEvent::Kind::kExec, 500)}, 1});
+  auto c = NewProcessCollector(*ctx_, std::make_unique<ScriptedSource>(std::move(script)));
+  ASSERT_TRUE(c->Start().ok());
+  EXPECT_EQ(stats_.source(), "scripted");
+  auto exec = WaitFor([](const Event& e) { return e.action == "exec" && e.data.value("pid", 0) == 500; });
+  ASSERT_TRUE(exec.has_value());
+  EXPECT_EQ(exec->data["cmdline"], "echo hi");
+  // After an overrun the uid a fork would pass on (init's, 0) is not trusted: it is read
+  // from the child's status.
+  EXPECT_EQ(exec->data["uid"], 1000);
+  c->Stop();
+  EXPECT_EQ(stats_.dropped("kernel_overrun"), 3u);
+}
+
+TEST_F(ProcessCollectorTest, ExitCodeFromTheSourceReachesTheEvent) {
+  AddProc(env_, 501, 1, "/bin/false", "false\0"s);
+  std::vector<ScriptedSource::Batch> script;
+  script.push_back({{Ev(ProcEvent::Kind::kExec, 501)}, 0});
+  script.push_back({{Ev(ProcEvent::Kind::kExit, 501, 1, 1 << 8)}, 0});
+  auto c = NewProcessCollector(*ctx_, std::make_unique<ScriptedSource>(std::move(script)));
+  ASSERT_TRUE(c->Start().ok());
+  auto exit = WaitFor([](const Event& e) { return e.action == "exit" && e.data.value("pid", 0) == 501; });
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->data["exit_code"], 1);
+  EXPECT_EQ(exit->data["exe"], "/bin/false");
+  c->Stop();
+}
+
+TEST_F(ProcessCollectorTest, AFailingSourceStopsTheCollectorAndClearsItsSource) {
+  std::vector<ScriptedSource::Batch> script;
+  script.push_back({{}, 0, /*fail=*/true});
+  auto c = NewProcessCollector(*ctx_, std::make_unique<ScriptedSource>(std::move(script)));
+  ASSERT_TRUE(c->Start().ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!stats_.source().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  EXPECT_EQ(stats_.source(), "");
   c->Stop();
 }
 
