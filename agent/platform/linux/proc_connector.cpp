@@ -387,6 +387,7 @@ class ProcConnectorSource final : public ProcessSource {
       VIGIL_RETURN_IF_ERROR(lazy_.Drain(0, &lazy_pending_, overruns));
       lazy_busy_ = lazy_pending_.size() > lazy_before;
       if (split_) DropForeign();
+      ClampFutureStamps(t);
       TakeProcEventsBefore(t, &exec_pending_, &lazy_pending_, out);
       // An exec stamped after T was read but not handed on: go round again at once rather
       // than wait for another wake-up (its process may be short-lived).
@@ -401,6 +402,16 @@ class ProcConnectorSource final : public ProcessSource {
   }
 
  private:
+  // A stamp more than a second ahead of our clock cannot come from the same clock; such a
+  // notification would wait forever, so it is handed on at once (in arrival order).
+  void ClampFutureStamps(uint64_t now_ns) {
+    for (std::vector<ProcEvent>* v : {&exec_pending_, &lazy_pending_}) {
+      for (ProcEvent& e : *v) {
+        if (e.ts_ns > now_ns + 1'000'000'000u) e.ts_ns = now_ns - 1;
+      }
+    }
+  }
+
   void DropForeign() {
     auto is_exec = [](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExec; };
     std::erase_if(exec_pending_, [&](const ProcEvent& e) { return !is_exec(e); });
