@@ -59,6 +59,7 @@ void SetUpLogging(const std::string& level) {
 
 int CmdRun(const ConfigSchema& schema, ConfigSource src, const std::string& output_flag, double duration_s) {
   BlockAgentSignals();
+  TuneAllocatorForSmallFootprint();
   std::unique_ptr<Env> env = NewPlatformEnv();
   SetUpLogging("info");
   auto config = LoadConfigFrom(*env, schema, src);

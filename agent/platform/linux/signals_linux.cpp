@@ -1,4 +1,7 @@
 #include <signal.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <unistd.h>
 
 #include <cerrno>
@@ -36,5 +39,12 @@ AgentSignal WaitForAgentSignal(int timeout_ms) {
 }
 
 bool StdoutIsTerminal() { return isatty(STDOUT_FILENO) == 1; }
+
+void TuneAllocatorForSmallFootprint() {
+#if defined(__GLIBC__)
+  mallopt(M_ARENA_MAX, 1);
+  mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+#endif
+}
 
 }  // namespace vigil
