@@ -5,17 +5,20 @@ namespace vigil {
 EventBus::EventBus(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
 
 bool EventBus::Push(Event&& e) {
+  bool was_empty = false;
   {
     std::lock_guard lock(mu_);
     if (closed_ || q_.size() >= capacity_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
+    was_empty = q_.empty();
     q_.push_back(std::move(e));
     if (q_.size() > high_watermark_) high_watermark_ = q_.size();
   }
   pushed_.fetch_add(1, std::memory_order_relaxed);
-  cv_.notify_one();
+  // The consumer only sleeps on an empty queue: wake it for the first event, not for every one.
+  if (was_empty) cv_.notify_one();
   return true;
 }
 
