@@ -72,6 +72,15 @@ TEST(PrettyOutput, ShowsTimeTypeCountAndCommand) {
   EXPECT_EQ(line.find('\033'), std::string::npos) << "no colour codes when not a terminal";
   EXPECT_NE(FormatEventPretty(e, true).find('\033'), std::string::npos);
 }
+
+TEST(PrettyOutput, PartialProcessShowsWhatIsKnown) {
+  Event e = Ev(1);
+  e.data = {{"comm", "true"}, {"pid", 9}, {"partial", true}};
+  EXPECT_NE(FormatEventPretty(e, false).find("[true]"), std::string::npos);
+  EXPECT_NE(FormatEventPretty(e, false).find("partial"), std::string::npos);
+  e.data = {{"pid", 9}, {"partial", true}};
+  EXPECT_NE(FormatEventPretty(e, false).find("  ?  (pid 9"), std::string::npos) << FormatEventPretty(e, false);
+}
 #endif
 
 }  // namespace

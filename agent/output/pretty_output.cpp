@@ -31,7 +31,11 @@ std::string Summary(const Event& e) {
   if (e.type == "process") {
     // Built with append(): GCC 12 warns falsely (-Wrestrict) on long operator+ chains.
     std::string cmd = Str(d, "cmdline");
-    if (cmd.empty()) cmd.append("[").append(Str(d, "comm")).append("]");
+    if (cmd.empty()) {
+      // Kernel-style [comm] when only the name is known; "?" when the process left nothing.
+      std::string comm = Str(d, "comm");
+      cmd = comm.empty() ? "?" : "[" + comm + "]";
+    }
     std::string s = Str(d, "user");
     s.append("  ").append(cmd).append("  (pid ").append(Str(d, "pid"));
     if (!Str(d, "ppid").empty()) s.append(" < ").append(Str(d, "ppid"));
