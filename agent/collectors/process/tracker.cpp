@@ -157,6 +157,24 @@ std::shared_ptr<const Image> ProcessTracker::ParentImage(int32_t ppid) {
   return image->partial ? nullptr : image;
 }
 
+Event ProcessTracker::NewEvent(const char* action, int64_t ts_ms, int32_t pid, int32_t ppid,
+                               std::optional<uint32_t> uid, const Image& image, std::string* user) {
+  Event e;
+  e.type = "process";
+  e.action = action;
+  e.ts_ms = ts_ms;
+  e.data["pid"] = pid;
+  if (ppid > 0) e.data["ppid"] = ppid;
+  if (uid) AddUser(*uid, &e.data, user);
+  AddImageFields(image, &e.data);
+  return e;
+}
+
+void ProcessTracker::SetAggKey(Event* e, const Image* image, const std::string& user) {
+  auto cmdline = e->data.find("cmdline");
+  e->agg_key = AggKey(e->action, image, cmdline != e->data.end() ? cmdline->get_ref<const std::string&>() : "", user);
+}
+
 void ProcessTracker::AddImageFields(const Image& image, Json* data) const {
   Json& d = *data;
   if (!image.exe.empty()) d["exe"] = image.exe;
@@ -289,20 +307,13 @@ void ProcessTracker::HandleExec(const ProcEvent& ev, int64_t ts_ms) {
   std::optional<HashJob> job = ResolveHash(pid, &img);
   std::shared_ptr<const Image> parent = ParentImage(ppid);
 
-  Event e;
-  e.type = "process";
-  e.action = "exec";
-  e.ts_ms = ts_ms;
-  Json& d = e.data;
-  d["pid"] = pid;
-  if (ppid > 0) d["ppid"] = ppid;
   std::string user;
-  if (uid) AddUser(*uid, &d, &user);
-  AddImageFields(img, &d);
+  Event e = NewEvent("exec", ts_ms, pid, ppid, uid, img, &user);
+  Json& d = e.data;
   if (!img.sha256.empty()) d["sha256"] = img.sha256;
   AddParent(parent, &d);
   if (img.partial) d["partial"] = true;
-  e.agg_key = AggKey(e.action, &img, d.contains("cmdline") ? d["cmdline"].get_ref<const std::string&>() : "", user);
+  SetAggKey(&e, &img, user);
 
   ProcEntry entry;
   entry.ppid = ppid;
@@ -343,16 +354,9 @@ void ProcessTracker::HandleExit(const ProcEvent& ev, int64_t ts_ms) {
     image = std::move(fresh);
   }
 
-  Event e;
-  e.type = "process";
-  e.action = "exit";
-  e.ts_ms = ts_ms;
-  Json& d = e.data;
-  d["pid"] = pid;
-  if (ppid > 0) d["ppid"] = ppid;
   std::string user;
-  if (uid) AddUser(*uid, &d, &user);
-  AddImageFields(*image, &d);
+  Event e = NewEvent("exit", ts_ms, pid, ppid, uid, *image, &user);
+  Json& d = e.data;
   std::string sha = image->sha256;
   if (sha.empty() && image->file) sha = hashes_.Get(*image->file).value_or("");
   if (!sha.empty()) d["sha256"] = sha;
@@ -370,8 +374,7 @@ void ProcessTracker::HandleExit(const ProcEvent& ev, int64_t ts_ms) {
     }
   }
   if (partial) d["partial"] = true;
-  e.agg_key =
-      AggKey(e.action, image.get(), d.contains("cmdline") ? d["cmdline"].get_ref<const std::string&>() : "", user);
+  SetAggKey(&e, image.get(), user);
   Finish(std::move(e), std::nullopt);
 }
 

@@ -96,6 +96,12 @@ class ProcessTracker {
   std::optional<HashJob> ResolveHash(int32_t pid, Image* image);
   void PutEntry(int32_t pid, ProcEntry entry);
 
+  // An exec or exit event with the fields both carry: pid, ppid, user (its name also in
+  // *user, for the aggregation key) and the image's exe, command line, cwd and comm.
+  Event NewEvent(const char* action, int64_t ts_ms, int32_t pid, int32_t ppid, std::optional<uint32_t> uid,
+                 const Image& image, std::string* user);
+  // Identical events share a key: action, image (exe, else comm), command line and user.
+  static void SetAggKey(Event* e, const Image* image, const std::string& user);
   void AddImageFields(const Image& image, Json* data) const;
   void AddUser(uint32_t uid, Json* data, std::string* user_out);
   void AddParent(const std::shared_ptr<const Image>& parent, Json* data) const;
