@@ -68,4 +68,10 @@ class AgentProcess {
   std::vector<nlohmann::json> events_;
 };
 
+// Starts args[0] with args as a direct child of the calling test (posix_spawn, no shell);
+// returns its pid, or -1 after failing the test.
+pid_t Spawn(const std::vector<std::string>& args);
+// Waits for a child started by Spawn; returns its wait status (the test fails if it cannot).
+int Reap(pid_t pid);
+
 }  // namespace vigil::testing

@@ -1,6 +1,5 @@
 // The process collector on the real kernel (root needed): the proc connector source by itself,
 // then the whole agent in netlink and in poll mode, seen through its JSON Lines output.
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,31 +18,15 @@
 #include "agent/platform/process_source.h"
 #include "tests/integration/agent_harness.h"
 
-extern char** environ;
 
 namespace vigil {
 namespace {
 
 using nlohmann::json;
 using testing::AgentProcess;
+using testing::Reap;
+using testing::Spawn;
 using namespace std::chrono_literals;
-
-// Starts argv[0] with argv as a direct child of this test; returns its pid.
-pid_t Spawn(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
-  EXPECT_EQ(rc, 0) << "posix_spawn " << args[0];
-  return rc == 0 ? pid : -1;
-}
-
-int Reap(pid_t pid) {
-  int status = 0;
-  EXPECT_EQ(waitpid(pid, &status, 0), pid);
-  return status;
-}
 
 std::string UniqueToken(const std::string& what) {
   std::random_device rd;

@@ -2,7 +2,6 @@
 // processes start and end, then validate every event it wrote against the schema, and check
 // that every type the compiled-in collectors produce was seen.
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,13 +18,14 @@
 #include "schema/schema.h"
 #include "tests/integration/agent_harness.h"
 
-extern char** environ;
 
 namespace vigil {
 namespace {
 
 using nlohmann::json;
 using testing::AgentProcess;
+using testing::Reap;
+using testing::Spawn;
 using namespace std::chrono_literals;
 
 // The collectors of this build, from CMake: "process,system_info,heartbeat".
@@ -35,21 +35,6 @@ std::set<std::string> CompiledCollectors() {
   for (std::string name; std::getline(s, name, ',');)
     if (!name.empty()) out.insert(name);
   return out;
-}
-
-pid_t Spawn(std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
-  return pid;
-}
-
-int Reap(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return status;
 }
 
 bool IsProcess(const json& e, const char* action, pid_t pid) {
