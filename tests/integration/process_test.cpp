@@ -18,7 +18,6 @@
 #include "agent/platform/process_source.h"
 #include "tests/integration/agent_harness.h"
 
-
 namespace vigil {
 namespace {
 

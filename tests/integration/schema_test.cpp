@@ -18,7 +18,6 @@
 #include "schema/schema.h"
 #include "tests/integration/agent_harness.h"
 
-
 namespace vigil {
 namespace {
 
