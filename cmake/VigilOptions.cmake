@@ -13,7 +13,14 @@ endif()
 set(VIGIL_COLLECTORS
   "process|VIGIL_WITH_PROCESS|process exec/exit from the netlink proc connector or /proc polling"
   "system_info|VIGIL_WITH_SYSTEM_INFO|OS, kernel, hardware, CPU, memory, NICs"
-  "heartbeat|VIGIL_WITH_HEARTBEAT|periodic liveness event")
+  "heartbeat|VIGIL_WITH_HEARTBEAT|periodic liveness event"
+  "network|VIGIL_WITH_NETWORK|connections per process from eBPF or NETLINK_SOCK_DIAG polling"
+  "listening_ports|VIGIL_WITH_LISTENING_PORTS|listening TCP and bound UDP sockets with their owning process"
+  "login|VIGIL_WITH_LOGIN|logins from utmp/wtmp/btmp, auth logs, the journal or a syslog socket"
+  "peripheral|VIGIL_WITH_PERIPHERAL|devices added and removed (USB, network interfaces) from kernel uevents"
+  "local_users|VIGIL_WITH_LOCAL_USERS|local users and groups, and changes to them"
+  "firewall|VIGIL_WITH_FIREWALL|nftables and iptables rulesets summarised, and changes to them"
+  "files|VIGIL_WITH_FILES|changes to watched files and directories (inotify) with their new sha256")
 foreach(entry IN LISTS VIGIL_COLLECTORS)
   string(REPLACE "|" ";" parts "${entry}")
   list(GET parts 1 opt)
