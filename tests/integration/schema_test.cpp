@@ -88,9 +88,13 @@ TEST(SchemaIntegration, EveryEventTheAgentWritesMatchesTheSchema) {
         << agent->Log();
   }
 
-  // Every type the compiled-in collectors (and the agent itself) produce must show up.
+  // Every type the compiled-in collectors (and the agent itself) produce must show up, but
+  // those that need an outside happening this test does not cause (a login, a file edit);
+  // their own integration tests check their events against the schema.
+  const std::set<std::string> kCausedElsewhere = {};
   std::set<std::string> expected;
   for (const schema::TypeSpec& t : schema.types()) {
+    if (kCausedElsewhere.count(t.name) > 0) continue;
     if (t.collector == "agent" || collectors.count(t.collector) > 0) expected.insert(t.name);
   }
   for (const std::string& type : expected) {
