@@ -1,5 +1,8 @@
 #include "agent/core/scheduler.h"
 
+#include <atomic>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 namespace vigil {
@@ -27,6 +30,39 @@ TEST(Scheduler, SkipsMissedPeriodsAfterAStall) {
   s.RunDue(1000);  // 99 periods missed: one run, not 100
   EXPECT_EQ(runs, 2);
   EXPECT_EQ(s.RunDue(1005), 1010);
+}
+
+TEST(Scheduler, RemovedTaskNeverRunsAgain) {
+  Scheduler s;
+  int a = 0, b = 0;
+  const Scheduler::TaskId ida = s.Add("a", 10, 0, [&](int64_t) { ++a; });
+  s.Add("b", 10, 0, [&](int64_t) { ++b; });
+  s.RunDue(0);
+  s.Remove(ida);
+  s.Remove(ida);  // twice: ignored
+  s.Remove(0);
+  s.RunDue(10);
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(b, 2);
+}
+
+TEST(Scheduler, RemoveWaitsForARunningTask) {
+  Scheduler s;
+  std::atomic<bool> entered{false}, release{false}, finished{false};
+  const Scheduler::TaskId id = s.Add("slow", 10, 0, [&](int64_t) {
+    entered = true;
+    while (!release) std::this_thread::yield();
+    finished = true;
+  });
+  std::thread pipeline([&] { s.RunDue(0); });
+  while (!entered) std::this_thread::yield();
+  std::thread remover([&] {
+    s.Remove(id);
+    EXPECT_TRUE(finished.load());  // Remove returned only after the task ended
+  });
+  release = true;
+  remover.join();
+  pipeline.join();
 }
 
 }  // namespace

@@ -8,13 +8,13 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/collectors/process/passwd.h"
-#include "agent/collectors/process/procfs.h"
+#include "agent/collectors/common/passwd.h"
+#include "agent/collectors/common/procfs.h"
 #include "agent/platform/linux/proc_connector.h"
 
 namespace {
 
-using namespace vigil::process;
+using namespace vigil::common;
 
 void Check(bool ok) {
   if (!ok) std::abort();

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "agent/collectors/process/procfs.h"
+#include "agent/collectors/common/procfs.h"
 
 namespace vigil::process {
 namespace {
@@ -24,7 +24,7 @@ Status PollProcessSource::Scan(std::vector<ProcEvent>* out) {
   if (!names.ok()) return names.status();
   scratch_.clear();
   for (const std::string& n : *names) {
-    int32_t pid = ParsePid(n);
+    int32_t pid = common::ParsePid(n);
     if (pid > 0) scratch_.push_back(pid);
   }
   std::sort(scratch_.begin(), scratch_.end());

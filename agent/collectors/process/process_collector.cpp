@@ -12,7 +12,7 @@
 
 #include "agent/collectors/process/hash_cache.h"
 #include "agent/collectors/process/hashing_emitter.h"
-#include "agent/collectors/process/passwd.h"
+#include "agent/collectors/common/passwd.h"
 #include "agent/collectors/process/poll_source.h"
 #include "agent/collectors/process/tracker.h"
 #include "agent/platform/process_source.h"
@@ -179,7 +179,7 @@ class ProcessCollector final : public Collector {
   CollectorContext ctx_;
   const std::string mode_;
   const int64_t poll_interval_ms_;
-  UserNames users_;
+  common::UserNames users_;
   HashCache hashes_;
   HashingEmitter emitter_;
   ProcessTracker tracker_;

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "agent/collectors/process/procfs.h"
+#include "agent/collectors/common/procfs.h"
 
 namespace vigil::process {
 namespace {
@@ -25,7 +25,7 @@ std::string AggKey(std::string_view action, const Image* image, std::string_view
 
 }  // namespace
 
-ProcessTracker::ProcessTracker(Env& env, CollectorStats& stats, UserNames& users, HashCache& hashes, EventSink& sink,
+ProcessTracker::ProcessTracker(Env& env, CollectorStats& stats, common::UserNames& users, HashCache& hashes, EventSink& sink,
                                TrackerOptions options)
     : env_(env),
       stats_(stats),
@@ -64,7 +64,7 @@ ProcessTracker::Snapshot ProcessTracker::ReadProcess(int32_t pid, bool fast, boo
       text.resize(options_.cmdline_max);
       img.cmdline_truncated = true;
     }
-    text.resize(TrimCmdline(text).size());
+    text.resize(common::TrimCmdline(text).size());
     img.cmdline_raw = std::move(text);
   }
   if (auto cwd = env_.ReadLink(PidPath(pid, "cwd")); cwd.ok()) {
@@ -74,7 +74,7 @@ ProcessTracker::Snapshot ProcessTracker::ReadProcess(int32_t pid, bool fast, boo
   char state = '?';
   if (!fast) {
     if (auto text = env_.ReadFile(PidPath(pid, "stat"), 1024); text.ok()) {
-      if (auto st = ParseProcStat(*text); st.ok()) {
+      if (auto st = common::ParseProcStat(*text); st.ok()) {
         img.comm = std::move(st->comm);
         snap.ppid = st->ppid > 0 ? st->ppid : -1;
         snap.kernel_thread = st->IsKernelThread();
@@ -90,7 +90,7 @@ ProcessTracker::Snapshot ProcessTracker::ReadProcess(int32_t pid, bool fast, boo
   }
   if (want_status && !snap.kernel_thread) {
     if (auto text = env_.ReadFile(PidPath(pid, "status"), 8192); text.ok()) {
-      if (auto st = ParseProcStatus(*text); st.ok()) {
+      if (auto st = common::ParseProcStatus(*text); st.ok()) {
         snap.ruid = st->ruid;
         if (img.comm.empty()) img.comm = std::move(st->name);
         if (snap.ppid <= 0 && st->ppid > 0) snap.ppid = st->ppid;
@@ -179,9 +179,9 @@ void ProcessTracker::AddImageFields(const Image& image, Json* data) const {
   Json& d = *data;
   if (!image.exe.empty()) d["exe"] = image.exe;
   if (!image.partial || !image.cmdline_raw.empty()) {
-    d["cmdline"] = JoinCmdline(image.cmdline_raw);
+    d["cmdline"] = common::JoinCmdline(image.cmdline_raw);
     Json argv = Json::array();
-    for (std::string& a : SplitCmdline(image.cmdline_raw)) argv.push_back(std::move(a));
+    for (std::string& a : common::SplitCmdline(image.cmdline_raw)) argv.push_back(std::move(a));
     d["argv"] = std::move(argv);
     if (image.cmdline_truncated) d["cmdline_truncated"] = true;
   }
@@ -198,7 +198,7 @@ void ProcessTracker::AddUser(uint32_t uid, Json* data, std::string* user_out) {
 void ProcessTracker::AddParent(const std::shared_ptr<const Image>& parent, Json* data) const {
   if (!parent) return;
   if (!parent->exe.empty()) (*data)["parent_exe"] = parent->exe;
-  (*data)["parent_cmdline"] = JoinCmdline(parent->cmdline_raw);
+  (*data)["parent_cmdline"] = common::JoinCmdline(parent->cmdline_raw);
 }
 
 void ProcessTracker::Finish(Event&& e, std::optional<HashJob> job) {
@@ -211,7 +211,7 @@ void ProcessTracker::Seed() {
   if (!names.ok()) return;
   for (const std::string& name : *names) {
     if (table_.size() >= table_.capacity()) break;
-    const int32_t pid = ParsePid(name);
+    const int32_t pid = common::ParsePid(name);
     if (pid <= 0 || table_.Find(pid)) continue;
     Snapshot snap = ReadProcess(pid, /*fast=*/false, /*want_status=*/true);
     if (!snap.alive) continue;  // gone already
@@ -345,7 +345,7 @@ void ProcessTracker::HandleExit(const ProcEvent& ev, int64_t ts_ms) {
     auto fresh = std::make_shared<Image>();
     fresh->partial = true;
     if (auto text = env_.ReadFile(PidPath(pid, "stat"), 1024); text.ok()) {
-      if (auto st = ParseProcStat(*text); st.ok()) {
+      if (auto st = common::ParseProcStat(*text); st.ok()) {
         if (st->IsKernelThread()) return;
         fresh->comm = std::move(st->comm);
         if (ppid <= 0 && st->ppid > 0) ppid = st->ppid;

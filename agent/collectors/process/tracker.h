@@ -25,7 +25,7 @@
 #include <string>
 
 #include "agent/collectors/process/hash_cache.h"
-#include "agent/collectors/process/passwd.h"
+#include "agent/collectors/common/passwd.h"
 #include "agent/collectors/process/pid_table.h"
 #include "agent/core/event.h"
 #include "agent/core/stats.h"
@@ -58,7 +58,7 @@ struct TrackerOptions {
 class ProcessTracker {
  public:
   // Everything passed by reference outlives the tracker.
-  ProcessTracker(Env& env, CollectorStats& stats, UserNames& users, HashCache& hashes, EventSink& sink,
+  ProcessTracker(Env& env, CollectorStats& stats, common::UserNames& users, HashCache& hashes, EventSink& sink,
                  TrackerOptions options);
 
   // Reads every process alive now into the table (up to its capacity), emitting nothing, so
@@ -112,7 +112,7 @@ class ProcessTracker {
 
   Env& env_;
   CollectorStats& stats_;
-  UserNames& users_;
+  common::UserNames& users_;
   HashCache& hashes_;
   EventSink& sink_;
   const TrackerOptions options_;

@@ -83,7 +83,7 @@ class TrackerTest : public ::testing::Test {
 
   FakeEnv env_;
   CollectorStats stats_{"process"};
-  UserNames users_{env_, stats_};
+  common::UserNames users_{env_, stats_};
   HashCache hashes_{16};
   std::unique_ptr<HashingEmitter> emitter_;
   std::unique_ptr<ProcessTracker> tracker_;

@@ -1,10 +1,10 @@
-#include "agent/collectors/process/passwd.h"
+#include "agent/collectors/common/passwd.h"
 
 #include <gtest/gtest.h>
 
 #include "agent/platform/fake/fake_env.h"
 
-namespace vigil::process {
+namespace vigil::common {
 namespace {
 
 TEST(ParsePasswd, MapsUidsToNames) {
@@ -98,4 +98,4 @@ TEST(UserNames, CountsMalformedLinesPerLoad) {
 }
 
 }  // namespace
-}  // namespace vigil::process
+}  // namespace vigil::common

@@ -17,7 +17,7 @@
 #include "agent/core/stats.h"
 #include "agent/platform/env.h"
 
-namespace vigil::process {
+namespace vigil::common {
 
 struct PasswdTable {
   std::unordered_map<uint32_t, std::string> names;
@@ -52,4 +52,4 @@ class UserNames {
   PasswdTable table_;
 };
 
-}  // namespace vigil::process
+}  // namespace vigil::common

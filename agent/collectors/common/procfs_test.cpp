@@ -1,10 +1,10 @@
-#include "agent/collectors/process/procfs.h"
+#include "agent/collectors/common/procfs.h"
 
 #include <string>
 
 #include <gtest/gtest.h>
 
-namespace vigil::process {
+namespace vigil::common {
 namespace {
 
 using namespace std::string_literals;
@@ -131,4 +131,4 @@ TEST(ParsePid, AcceptsOnlyPositiveDecimalNumbers) {
 }
 
 }  // namespace
-}  // namespace vigil::process
+}  // namespace vigil::common

@@ -21,7 +21,7 @@
 
 #include "agent/core/status.h"
 
-namespace vigil::process {
+namespace vigil::common {
 
 struct ProcStat {
   int32_t pid = 0;
@@ -64,4 +64,4 @@ std::string_view TrimCmdline(std::string_view raw);
 // Parses a decimal pid (a /proc directory name): 1..2^31-1, digits only. -1 otherwise.
 int32_t ParsePid(std::string_view name);
 
-}  // namespace vigil::process
+}  // namespace vigil::common

@@ -1,8 +1,8 @@
-#include "agent/collectors/process/passwd.h"
+#include "agent/collectors/common/passwd.h"
 
 #include <charconv>
 
-namespace vigil::process {
+namespace vigil::common {
 
 PasswdTable ParsePasswd(std::string_view text) {
   PasswdTable table;
@@ -64,4 +64,4 @@ std::string UserNames::Name(uint32_t uid) {
   return std::to_string(uid);
 }
 
-}  // namespace vigil::process
+}  // namespace vigil::common

@@ -1,9 +1,9 @@
-#include "agent/collectors/process/procfs.h"
+#include "agent/collectors/common/procfs.h"
 
 #include <charconv>
 #include <limits>
 
-namespace vigil::process {
+namespace vigil::common {
 namespace {
 
 template <typename T>
@@ -151,4 +151,4 @@ int32_t ParsePid(std::string_view name) {
   return static_cast<int32_t>(v);
 }
 
-}  // namespace vigil::process
+}  // namespace vigil::common
