@@ -1,45 +1,32 @@
 #include "agent/collectors/heartbeat/heartbeat.h"
 
-#include <atomic>
-
 namespace vigil::heartbeat {
 
 Json HeartbeatData(int64_t uptime_ms) { return Json{{"uptime_s", uptime_ms > 0 ? uptime_ms / 1000 : 0}}; }
 
-struct HeartbeatCollector::State {
-  explicit State(CollectorContext& c) : ctx(c) {}
-
-  void Beat(int64_t now_mono_ms) {
-    if (!running.load(std::memory_order_acquire)) return;
-    Event e;
-    e.type = "heartbeat";
-    e.ts_ms = ctx.env.clock().NowMs();
-    e.data = HeartbeatData(now_mono_ms - start_mono_ms);
-    ctx.Emit(std::move(e));
-  }
-
-  CollectorContext& ctx;
-  int64_t start_mono_ms = 0;
-  std::atomic<bool> running{false};
-};
-
-HeartbeatCollector::HeartbeatCollector(CollectorContext& ctx) : state_(std::make_shared<State>(ctx)) {}
-
 HeartbeatCollector::~HeartbeatCollector() { Stop(); }
 
 Status HeartbeatCollector::Start() {
-  if (registered_) return Status::Ok();
-  CollectorContext& ctx = state_->ctx;
-  const int64_t interval_ms = ctx.config.GetInt("heartbeat.interval");
-  state_->start_mono_ms = ctx.env.clock().MonotonicMs();
-  state_->running.store(true, std::memory_order_release);
-  ctx.scheduler.Add("heartbeat", interval_ms, state_->start_mono_ms,
-                    [state = state_](int64_t now_mono_ms) { state->Beat(now_mono_ms); });
-  registered_ = true;
+  if (task_ != 0) return Status::Ok();
+  const int64_t interval_ms = ctx_.config.GetInt("heartbeat.interval");
+  start_mono_ms_ = ctx_.env.clock().MonotonicMs();
+  task_ = ctx_.scheduler.Add("heartbeat", interval_ms, start_mono_ms_,
+                             [this](int64_t now_mono_ms) { Beat(now_mono_ms); });
   return Status::Ok();
 }
 
-void HeartbeatCollector::Stop() { state_->running.store(false, std::memory_order_release); }
+void HeartbeatCollector::Stop() {
+  ctx_.scheduler.Remove(task_);
+  task_ = 0;
+}
+
+void HeartbeatCollector::Beat(int64_t now_mono_ms) {
+  Event e;
+  e.type = "heartbeat";
+  e.ts_ms = ctx_.env.clock().NowMs();
+  e.data = HeartbeatData(now_mono_ms - start_mono_ms_);
+  ctx_.Emit(std::move(e));
+}
 
 namespace {
 

@@ -3,12 +3,10 @@
 // is the agent's uptime. Fields: README.md beside this file.
 //
 // Threads: Start and Stop on the main thread; the event is made by a Scheduler task on the
-// pipeline thread. The task shares the collector's state, so a task that outlives the
-// collector (the Scheduler cannot remove tasks) does nothing after Stop.
+// pipeline thread, which Stop removes.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 
 #include "agent/core/collector.h"
 #include "agent/core/event.h"
@@ -21,20 +19,21 @@ Json HeartbeatData(int64_t uptime_ms);
 
 class HeartbeatCollector : public Collector {
  public:
-  // `ctx` must outlive every Scheduler task run (see above).
-  explicit HeartbeatCollector(CollectorContext& ctx);
+  explicit HeartbeatCollector(CollectorContext& ctx) : ctx_(ctx) {}
   ~HeartbeatCollector() override;
 
   // Records the start time (monotonic clock) and registers the periodic task, first run at
   // the next Scheduler pass. Reads heartbeat.interval. Calling it twice registers once.
   Status Start() override;
-  // After Stop the task emits nothing. Idempotent.
+  // Removes the task; when it returns no heartbeat is being made. Idempotent.
   void Stop() override;
 
  private:
-  struct State;
-  std::shared_ptr<State> state_;
-  bool registered_ = false;
+  void Beat(int64_t now_mono_ms);
+
+  CollectorContext& ctx_;
+  int64_t start_mono_ms_ = 0;
+  Scheduler::TaskId task_ = 0;
 };
 
 extern const CollectorDescriptor kDescriptor;

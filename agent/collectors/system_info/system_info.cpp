@@ -1,7 +1,6 @@
 #include "agent/collectors/system_info/system_info.h"
 
 #include <algorithm>
-#include <atomic>
 #include <map>
 #include <utility>
 #include <vector>
@@ -226,44 +225,34 @@ Json CollectSnapshot(Env& env, InterfaceAddressSource* addrs, const SnapshotOpti
   return data;
 }
 
-struct SystemInfoCollector::State {
-  State(CollectorContext& c, std::unique_ptr<InterfaceAddressSource> a) : ctx(c), addrs(std::move(a)) {}
-
-  void Snapshot() {
-    if (!running.load(std::memory_order_acquire)) return;
-    Event e;
-    e.type = "system_info";
-    e.action = "snapshot";
-    e.ts_ms = ctx.env.clock().NowMs();
-    e.data = CollectSnapshot(ctx.env, addrs.get(), opts);
-    ctx.Emit(std::move(e));
-  }
-
-  CollectorContext& ctx;
-  std::unique_ptr<InterfaceAddressSource> addrs;
-  SnapshotOptions opts;
-  std::atomic<bool> running{false};
-};
-
 SystemInfoCollector::SystemInfoCollector(CollectorContext& ctx, std::unique_ptr<InterfaceAddressSource> addrs)
-    : state_(std::make_shared<State>(ctx, std::move(addrs))) {}
+    : ctx_(ctx), addrs_(std::move(addrs)) {}
 
 SystemInfoCollector::~SystemInfoCollector() { Stop(); }
 
 Status SystemInfoCollector::Start() {
-  if (registered_) return Status::Ok();
-  CollectorContext& ctx = state_->ctx;
-  const int64_t interval_ms = ctx.config.GetInt("system_info.interval");
-  state_->opts.max_nics = static_cast<size_t>(ctx.config.GetInt("system_info.max_nics"));
-  state_->opts.agent_version = std::string(AgentVersion());
-  state_->running.store(true, std::memory_order_release);
-  ctx.scheduler.Add("system_info", interval_ms, ctx.env.clock().MonotonicMs(),
-                    [state = state_](int64_t /*now_mono_ms*/) { state->Snapshot(); });
-  registered_ = true;
+  if (task_ != 0) return Status::Ok();
+  const int64_t interval_ms = ctx_.config.GetInt("system_info.interval");
+  opts_.max_nics = static_cast<size_t>(ctx_.config.GetInt("system_info.max_nics"));
+  opts_.agent_version = std::string(AgentVersion());
+  task_ = ctx_.scheduler.Add("system_info", interval_ms, ctx_.env.clock().MonotonicMs(),
+                             [this](int64_t /*now_mono_ms*/) { Snapshot(); });
   return Status::Ok();
 }
 
-void SystemInfoCollector::Stop() { state_->running.store(false, std::memory_order_release); }
+void SystemInfoCollector::Stop() {
+  ctx_.scheduler.Remove(task_);
+  task_ = 0;
+}
+
+void SystemInfoCollector::Snapshot() {
+  Event e;
+  e.type = "system_info";
+  e.action = "snapshot";
+  e.ts_ms = ctx_.env.clock().NowMs();
+  e.data = CollectSnapshot(ctx_.env, addrs_.get(), opts_);
+  ctx_.Emit(std::move(e));
+}
 
 namespace {
 

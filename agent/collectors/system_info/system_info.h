@@ -7,8 +7,7 @@
 // nothing that is missing stops the event.
 //
 // Threads: Start and Stop on the main thread; the snapshot is taken by a Scheduler task on
-// the pipeline thread. The task holds shared ownership of the collector's state, so a task
-// that outlives the collector (the Scheduler cannot remove tasks) does nothing after Stop.
+// the pipeline thread, which Stop removes.
 #pragma once
 
 #include <cstddef>
@@ -38,20 +37,23 @@ std::string_view AgentVersion();
 
 class SystemInfoCollector : public Collector {
  public:
-  // `addrs` may be null. `ctx` must outlive every Scheduler task run (see above).
+  // `addrs` may be null.
   SystemInfoCollector(CollectorContext& ctx, std::unique_ptr<InterfaceAddressSource> addrs);
   ~SystemInfoCollector() override;
 
   // Registers the periodic task (first run at the next Scheduler pass). Reads
   // system_info.interval and system_info.max_nics. Calling it twice registers once.
   Status Start() override;
-  // After Stop the task emits nothing. Idempotent.
+  // Removes the task; when it returns no snapshot is being taken. Idempotent.
   void Stop() override;
 
  private:
-  struct State;
-  std::shared_ptr<State> state_;
-  bool registered_ = false;
+  void Snapshot();
+
+  CollectorContext& ctx_;
+  std::unique_ptr<InterfaceAddressSource> addrs_;
+  SnapshotOptions opts_;
+  Scheduler::TaskId task_ = 0;
 };
 
 extern const CollectorDescriptor kDescriptor;
