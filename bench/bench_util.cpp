@@ -246,14 +246,14 @@ AgentRun::~AgentRun() {
   if (pid_ > 0) Terminate(pid_, 5000);
 }
 
-std::string AgentRun::Start(const std::string& extra_yaml) {
+std::string AgentRun::Start(const std::string& extra_yaml, const std::string& stats_interval) {
   const std::string state = dir_ + "/state";
   const std::string config = dir_ + "/agent.yml";
   std::error_code ec;
   fs::create_directories(state, ec);
   if (ec) return "cannot create " + state + ": " + ec.message();
   const std::string yaml = "agent:\n  state_dir: \"" + state + "\"\noutput:\n  target: \"jsonl:" +
-                           events_path() + "\"\nstats:\n  interval: 1s\n" + extra_yaml;
+                           events_path() + "\"\nstats:\n  interval: " + stats_interval + "\n" + extra_yaml;
   if (!WriteText(config, yaml, 0644)) return "cannot write " + config;
   pid_ = Spawn({agent_, "run", "-c", config}, log_path());
   if (pid_ < 0) return std::string("fork: ") + std::strerror(errno);

@@ -58,7 +58,7 @@ std::vector<pid_t> PidsNamed(const std::string& comm);
 bool WaitIdle(const std::vector<pid_t>& pids, int64_t timeout_ms);
 
 // One vigil-agent process: `run -c DIR/agent.yml` with its state dir and JSON Lines output in
-// DIR (created), stats every second, and `extra_yaml` appended to that config.
+// DIR (created), agent_stats every `stats_interval`, and `extra_yaml` appended to that config.
 class AgentRun {
  public:
   AgentRun(std::string agent, std::string dir) : agent_(std::move(agent)), dir_(std::move(dir)) {}
@@ -67,7 +67,7 @@ class AgentRun {
   AgentRun& operator=(const AgentRun&) = delete;
 
   // Starts it and waits (up to 30 s) until it logs that it runs. Empty on success, else why not.
-  std::string Start(const std::string& extra_yaml);
+  std::string Start(const std::string& extra_yaml, const std::string& stats_interval = "1s");
   // The source a started collector logged ("netlink", "ebpf", ...), or an error message
   // starting with "!" when the collector did not start.
   std::string CollectorSource(const std::string& collector) const;
