@@ -1,24 +1,217 @@
-// network collector: not implemented yet; Start reports Unavailable.
-#include "agent/core/collector.h"
+#include "agent/collectors/network/network.h"
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/collectors/common/passwd.h"
+#include "agent/collectors/network/sock_diag_source.h"
+#include "agent/collectors/network/tracker.h"
+#include "agent/core/config_tables.h"
+#include "agent/platform/ebpf.h"
+#include "agent/platform/socket_table.h"
 
 namespace vigil::network {
 namespace {
 
-class Stub : public Collector {
- public:
-  Status Start() override { return Status::Unavailable("the network collector is not implemented yet"); }
-  void Stop() override {}
+constexpr int64_t kMiB = int64_t{1} << 20;
+
+constexpr SettingSpec kSettings[] = {
+    {"mode", SettingType::kEnum, "auto",
+     "Event source: ebpf (kernel tracepoints, every connection), sock_diag (socket table diffed every "
+     "poll_interval), or auto (ebpf, else sock_diag)",
+     0, 0, "auto|ebpf|sock_diag"},
+    {"poll_interval", SettingType::kDuration, "1s",
+     "How often the socket table is dumped in sock_diag mode; connections shorter than this are missed", 100,
+     60'000},
+    {"include_loopback", SettingType::kBool, "true",
+     "Report connections to and from loopback addresses (127.0.0.0/8, ::1) and listens on them"},
+    {"table_entries", SettingType::kInt, "4096",
+     "Open connections remembered, so that a close knows its direction and process; when full the oldest is "
+     "forgotten",
+     64, 1 << 20},
+    {"ebpf_buffer", SettingType::kSize, "256KB",
+     "Ring buffer the eBPF programs write into (rounded up to a power of two); records beyond it are dropped and "
+     "counted",
+     4096, 64 * kMiB},
 };
 
-std::unique_ptr<Collector> Create(CollectorContext&) { return std::make_unique<Stub>(); }
+constexpr int kReadTimeoutMs = 500;
+
+size_t RoundUpToPowerOfTwo(size_t v) {
+  size_t p = 4096;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+class NetworkCollector final : public Collector {
+ public:
+  NetworkCollector(CollectorContext& ctx, std::string proc_root)
+      : ctx_(ctx),
+        mode_(ctx.config.GetString("network.mode")),
+        poll_interval_ms_(ctx.config.GetInt("network.poll_interval")),
+        proc_root_(proc_root),
+        users_(ctx.env, ctx.stats),
+        tracker_(ctx.env, ctx.stats, users_, MakeOptions(ctx, proc_root), [this](Event&& e) { EmitEvent(std::move(e)); }) {}
+
+  NetworkCollector(CollectorContext& ctx, std::unique_ptr<ConnectionSource> given, std::string proc_root)
+      : NetworkCollector(ctx, std::move(proc_root)) {
+    given_ = std::move(given);
+    fixed_source_ = true;
+  }
+
+  ~NetworkCollector() override { Stop(); }
+
+  Status Start() override {
+    if (thread_.joinable()) return Status::Ok();
+    std::unique_ptr<ConnectionSource> source = std::move(given_);
+    if (!source && mode_ != "sock_diag") {
+      EbpfOptions options;
+      options.ring_buffer_bytes = RoundUpToPowerOfTwo(static_cast<size_t>(ctx_.config.GetInt("network.ebpf_buffer")));
+      auto ebpf = OpenEbpfConnectionSource(options);
+      if (ebpf.ok()) {
+        source = std::move(*ebpf);
+      } else if (mode_ == "ebpf") {
+        return Status::Unavailable("network: eBPF source: " + std::string(ebpf.status().message()));
+      } else {
+        spdlog::info("network: eBPF source: {}; falling back to sock_diag every {} ms", ebpf.status().message(),
+                     poll_interval_ms_);
+      }
+    }
+    if (!source) {
+      auto polled = OpenSockDiag();
+      if (!polled.ok()) return polled.status();
+      source = std::move(*polled);
+    }
+    ctx_.stats.SetSource(std::string(source->name()));
+    {
+      std::lock_guard lock(mu_);
+      source_ = std::move(source);
+    }
+    thread_ = std::thread([this] { Run(); });
+    return Status::Ok();
+  }
+
+  void Stop() override {
+    stop_.store(true);
+    {
+      std::lock_guard lock(mu_);
+      if (source_) source_->Interrupt();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  static TrackerOptions MakeOptions(const CollectorContext& ctx, const std::string& proc_root) {
+    TrackerOptions o;
+    const int p = static_cast<int>(ctx.priority);
+    o.interval_ms = p < kPriorityCount ? PriorityIntervals(ctx.config)[static_cast<size_t>(p)] : 0;
+    o.aggregate_entries = static_cast<size_t>(ctx.config.GetInt("network.cache_entries"));
+    o.table_entries = static_cast<size_t>(ctx.config.GetInt("network.table_entries"));
+    o.include_loopback = ctx.config.GetBool("network.include_loopback");
+    o.proc_root = proc_root;
+    return o;
+  }
+
+  // The socket table with its first dump taken, so that what opens from now on is new.
+  Result<std::unique_ptr<ConnectionSource>> OpenSockDiag() {
+    auto table = OpenSocketTable();
+    if (!table.ok()) return Status::Unavailable("network: " + std::string(table.status().message()));
+    auto source = std::make_unique<SockDiagConnectionSource>(std::move(*table), ctx_.env, poll_interval_ms_, proc_root_);
+    if (Status st = source->Baseline(); !st.ok())
+      return Status::Unavailable("network: cannot dump the socket table: " + st.ToString());
+    return std::unique_ptr<ConnectionSource>(std::move(source));
+  }
+
+  // An aggregate of n connections is n collected events of which n - 1 were merged.
+  void EmitEvent(Event&& e) {
+    const uint32_t n = e.count;
+    const bool sent = ctx_.Emit(std::move(e));
+    if (n <= 1) return;
+    ctx_.stats.collected.fetch_add(n - 1, std::memory_order_relaxed);
+    if (sent)
+      ctx_.stats.aggregated.fetch_add(n - 1, std::memory_order_relaxed);
+    else
+      ctx_.stats.Drop("bus_full", n - 1);
+  }
+
+  void Run() {
+    std::vector<ConnectionRecord> batch;
+    batch.reserve(256);
+    ConnectionSource* source = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      source = source_.get();
+    }
+    while (!stop_.load(std::memory_order_relaxed)) {
+      batch.clear();
+      uint64_t lost = 0;
+      const int64_t until_flush = tracker_.NextFlushMs() - ctx_.env.clock().MonotonicMs();
+      const int timeout = static_cast<int>(std::clamp<int64_t>(until_flush, 0, kReadTimeoutMs));
+      Status st = source->Read(timeout, &batch, &lost);
+      if (lost > 0) ctx_.stats.Drop("kernel_overrun", lost);
+      for (const ConnectionRecord& r : batch) tracker_.Handle(r);
+      tracker_.Tick();
+      if (st.ok()) continue;
+      if (stop_.load()) break;
+      if (fixed_source_ || mode_ != "auto" || source->name() == "sock_diag") {
+        spdlog::error("network: connection source {} failed, collector stopped: {}", source->name(), st.ToString());
+        ctx_.stats.SetSource("");
+        break;
+      }
+      spdlog::warn("network: connection source {} failed ({}); falling back to sock_diag", source->name(),
+                   st.ToString());
+      auto polled = OpenSockDiag();
+      if (!polled.ok()) {
+        spdlog::error("network: {}", polled.status().ToString());
+        ctx_.stats.SetSource("");
+        break;
+      }
+      ctx_.stats.Count("source_fallbacks");
+      std::lock_guard lock(mu_);
+      source_ = std::move(*polled);
+      source = source_.get();
+      ctx_.stats.SetSource("sock_diag");
+      if (stop_.load()) break;
+    }
+    tracker_.FlushAll();
+  }
+
+  CollectorContext ctx_;
+  const std::string mode_;
+  const int64_t poll_interval_ms_;
+  const std::string proc_root_;
+  common::UserNames users_;
+  ConnectionTracker tracker_;
+
+  std::unique_ptr<ConnectionSource> given_;
+  bool fixed_source_ = false;
+  std::mutex mu_;  // guards source_ (replaced on fallback, interrupted by Stop)
+  std::unique_ptr<ConnectionSource> source_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+std::unique_ptr<Collector> Create(CollectorContext& ctx) { return std::make_unique<NetworkCollector>(ctx, "/proc"); }
 
 }  // namespace
+
+std::unique_ptr<Collector> NewNetworkCollector(CollectorContext& ctx, std::unique_ptr<ConnectionSource> source,
+                                               std::string proc_root) {
+  return std::make_unique<NetworkCollector>(ctx, std::move(source), std::move(proc_root));
+}
 
 extern const CollectorDescriptor kDescriptor = {
     .name = "network",
     .help = "Connections made and accepted per process, with bytes where known.",
     .default_priority = Priority::kMedium,
-    .settings = {},
+    .settings = kSettings,
     .factory = &Create,
 };
 

@@ -1,0 +1,305 @@
+#include "agent/collectors/network/tracker.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "agent/collectors/common/procfs.h"
+
+namespace vigil::network {
+namespace {
+
+using Kind = ConnectionRecord::Kind;
+using Protocol = ConnectionRecord::Protocol;
+
+constexpr char kSep = '\x1f';
+
+bool IsV4Mapped(const std::array<uint8_t, 16>& a) {
+  for (int i = 0; i < 10; ++i)
+    if (a[i] != 0) return false;
+  return a[10] == 0xff && a[11] == 0xff;
+}
+
+bool IsZero(const std::array<uint8_t, 16>& a) {
+  return std::all_of(a.begin(), a.end(), [](uint8_t b) { return b == 0; });
+}
+
+const char* ProtocolName(Protocol p) { return p == Protocol::kUdp ? "udp" : "tcp"; }
+
+std::string Join(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (std::string_view p : parts) {
+    if (!out.empty()) out.push_back(kSep);
+    out.append(p);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string FormatAddress(uint8_t family, const std::array<uint8_t, 16>& addr) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (family == 4 || IsV4Mapped(addr)) {
+    const uint8_t* v4 = family == 4 ? addr.data() : addr.data() + 12;
+    inet_ntop(AF_INET, v4, buf, sizeof(buf));
+  } else {
+    inet_ntop(AF_INET6, addr.data(), buf, sizeof(buf));
+  }
+  return buf;
+}
+
+bool IsLoopback(uint8_t family, const std::array<uint8_t, 16>& addr) {
+  if (family == 4) return addr[0] == 127;
+  if (IsV4Mapped(addr)) return addr[12] == 127;
+  for (int i = 0; i < 15; ++i)
+    if (addr[i] != 0) return false;
+  return addr[15] == 1;
+}
+
+ConnectionTracker::ConnectionTracker(Env& env, CollectorStats& stats, common::UserNames& users, TrackerOptions options,
+                                     Sink sink)
+    : env_(env),
+      stats_(stats),
+      users_(users),
+      options_(std::move(options)),
+      sink_(std::move(sink)),
+      window_start_ms_(env.clock().MonotonicMs()) {}
+
+ConnectionTracker::Owner ConnectionTracker::Resolve(const ConnectionRecord& r) {
+  Owner o;
+  o.pid = r.pid;
+  o.uid = r.uid;
+  o.comm = r.comm;
+  if (r.pid > 0) {
+    const std::string dir = options_.proc_root + "/" + std::to_string(r.pid);
+    if (auto exe = env_.ReadLink(dir + "/exe"); exe.ok()) o.exe = std::move(*exe);
+    if (o.uid < 0) {
+      if (auto status = env_.ReadFile(dir + "/status", 4096); status.ok()) {
+        if (auto parsed = common::ParseProcStatus(*status); parsed.ok()) o.uid = parsed->euid;
+      }
+    }
+    if (o.exe.empty() && o.comm.empty()) {
+      if (auto comm = env_.ReadFile(dir + "/comm", 64); comm.ok()) {
+        o.comm = std::move(*comm);
+        while (!o.comm.empty() && o.comm.back() == '\n') o.comm.pop_back();
+      }
+    }
+  }
+  if (o.exe.empty()) {
+    o.partial = true;
+    stats_.Count("partial");
+  }
+  return o;
+}
+
+Json ConnectionTracker::BaseData(const Owner& owner, const ConnectionRecord& r, bool with_remote) const {
+  Json d = Json::object();
+  if (owner.pid > 0) d["pid"] = owner.pid;
+  if (!owner.exe.empty()) d["exe"] = owner.exe;
+  if (owner.exe.empty() && !owner.comm.empty()) d["comm"] = owner.comm;
+  if (owner.uid >= 0 && owner.uid <= UINT32_MAX) {
+    d["uid"] = owner.uid;
+    d["user"] = users_.Name(static_cast<uint32_t>(owner.uid));
+  }
+  if (owner.partial) d["partial"] = true;
+  d["protocol"] = ProtocolName(r.protocol);
+  d["family"] = r.family == 6 ? "ipv6" : "ipv4";
+  d["local_ip"] = FormatAddress(r.family, r.local.addr);
+  d["local_port"] = r.local.port;
+  if (with_remote) {
+    d["remote_ip"] = FormatAddress(r.family, r.remote.addr);
+    d["remote_port"] = r.remote.port;
+  }
+  return d;
+}
+
+void ConnectionTracker::Handle(const ConnectionRecord& r) {
+  const bool listen = r.kind == Kind::kListen;
+  if (!options_.include_loopback &&
+      (listen ? IsLoopback(r.family, r.local.addr) : IsLoopback(r.family, r.remote.addr))) {
+    stats_.Count("loopback_skipped");
+    if (r.kind == Kind::kClose && r.socket_id != 0) {
+      if (auto it = open_.find(r.socket_id); it != open_.end()) {
+        open_order_.erase(it->second.order);
+        open_.erase(it);
+      }
+    }
+    return;
+  }
+  switch (r.kind) {
+    case Kind::kListen: {
+      Owner owner = Resolve(r);
+      const std::string image = owner.exe.empty() ? owner.comm : owner.exe;
+      std::string key = Join({"listen", image, ProtocolName(r.protocol), FormatAddress(r.family, r.local.addr),
+                              std::to_string(r.local.port)});
+      Add("listen", std::move(key), BaseData(owner, r, false), r, false);
+      return;
+    }
+    case Kind::kConnect:
+    case Kind::kAccept: {
+      const bool outbound = r.kind == Kind::kConnect;
+      Owner owner = Resolve(r);
+      Json data = BaseData(owner, r, true);
+      data["direction"] = outbound ? "outbound" : "inbound";
+      data["initiated"] = outbound;
+      const std::string image = owner.exe.empty() ? owner.comm : owner.exe;
+      const std::string remote = FormatAddress(r.family, r.remote.addr);
+      std::string key = outbound ? Join({"connect", image, remote, std::to_string(r.remote.port), ProtocolName(r.protocol)})
+                                 : Join({"accept", image, std::to_string(r.local.port), remote, ProtocolName(r.protocol)});
+      if (r.socket_id != 0) Remember(r.socket_id, Open{key, generation_, outbound, owner, {}});
+      Add(outbound ? "connect" : "accept", std::move(key), std::move(data), r, false);
+      return;
+    }
+    case Kind::kClose: {
+      // A listening or unconnected socket going away is not a connection ending.
+      if (r.remote.port == 0 && IsZero(r.remote.addr)) return;
+      Owner owner;
+      bool known = false;
+      bool outbound = true;
+      if (r.socket_id != 0) {
+        if (auto it = open_.find(r.socket_id); it != open_.end()) {
+          Open open = std::move(it->second);
+          open_order_.erase(open.order);
+          open_.erase(it);
+          // Opened in this interval and still held: the close joins its aggregate.
+          if (options_.interval_ms > 0 && open.generation == generation_) {
+            if (auto h = index_.find(open.key); h != index_.end()) {
+              Held& held = *h->second;
+              held.closed++;
+              if (r.bytes_known) {
+                held.bytes_known = true;
+                held.bytes_in += r.bytes_in;
+                held.bytes_out += r.bytes_out;
+              }
+              return;
+            }
+          }
+          owner = std::move(open.owner);
+          outbound = open.outbound;
+          known = true;
+        }
+      }
+      if (!known) owner = Resolve(r);
+      Json data = BaseData(owner, r, true);
+      const std::string image = owner.exe.empty() ? owner.comm : owner.exe;
+      const std::string remote = FormatAddress(r.family, r.remote.addr);
+      std::string key;
+      if (known) {
+        data["direction"] = outbound ? "outbound" : "inbound";
+        data["initiated"] = outbound;
+        key = outbound ? Join({"close", "o", image, remote, std::to_string(r.remote.port), ProtocolName(r.protocol)})
+                       : Join({"close", "i", image, std::to_string(r.local.port), remote, ProtocolName(r.protocol)});
+      } else {
+        key = Join({"close", "?", image, FormatAddress(r.family, r.local.addr), std::to_string(r.local.port), remote,
+                    std::to_string(r.remote.port), ProtocolName(r.protocol)});
+      }
+      Add("close", std::move(key), std::move(data), r, true);
+      return;
+    }
+  }
+}
+
+void ConnectionTracker::Remember(uint64_t socket_id, Open open) {
+  if (auto it = open_.find(socket_id); it != open_.end()) {  // a socket id seen again: the newer wins
+    open_order_.erase(it->second.order);
+    open_.erase(it);
+  }
+  if (open_.size() >= std::max<size_t>(options_.table_entries, 1)) {
+    open_.erase(open_order_.front());
+    open_order_.pop_front();
+    stats_.Count("conn_table_evictions");
+  }
+  open_order_.push_back(socket_id);
+  open.order = std::prev(open_order_.end());
+  open_.emplace(socket_id, std::move(open));
+}
+
+void ConnectionTracker::Add(std::string_view action, std::string key, Json data, const ConnectionRecord& r,
+                            bool with_bytes) {
+  const int64_t now = env_.clock().NowMs();
+  if (options_.interval_ms <= 0) {
+    Event e;
+    e.type = "network";
+    e.action = std::string(action);
+    e.ts_ms = now;
+    if (with_bytes && r.bytes_known) {
+      data["bytes_in"] = r.bytes_in;
+      data["bytes_out"] = r.bytes_out;
+    }
+    e.data = std::move(data);
+    sink_(std::move(e));
+    return;
+  }
+  if (auto it = index_.find(key); it != index_.end()) {
+    Held& h = *it->second;
+    h.count++;
+    h.event.last_ts_ms = std::max(h.event.last_ts_ms, now);
+    if (with_bytes && r.bytes_known) {
+      h.bytes_known = true;
+      h.bytes_in += r.bytes_in;
+      h.bytes_out += r.bytes_out;
+    }
+    return;
+  }
+  if (index_.size() >= std::max<size_t>(options_.aggregate_entries, 1)) {
+    stats_.flushed_early.fetch_add(1, std::memory_order_relaxed);
+    Held oldest = std::move(held_.front());
+    index_.erase(oldest.key);
+    held_.pop_front();
+    sink_(Finish(oldest));
+  }
+  Held h;
+  h.key = key;
+  h.event.type = "network";
+  h.event.action = std::string(action);
+  h.event.ts_ms = now;
+  h.event.last_ts_ms = now;
+  h.event.data = std::move(data);
+  h.count = 1;
+  if (with_bytes && r.bytes_known) {
+    h.bytes_known = true;
+    h.bytes_in = r.bytes_in;
+    h.bytes_out = r.bytes_out;
+  }
+  held_.push_back(std::move(h));
+  index_.emplace(std::move(key), std::prev(held_.end()));
+}
+
+Event ConnectionTracker::Finish(Held& h) const {
+  Event e = std::move(h.event);
+  e.count = h.count;
+  if (h.count <= 1) e.last_ts_ms = 0;
+  if (h.closed > 0) e.data["closed"] = h.closed;
+  if (h.bytes_known) {
+    e.data["bytes_in"] = h.bytes_in;
+    e.data["bytes_out"] = h.bytes_out;
+  }
+  return e;
+}
+
+void ConnectionTracker::Tick() {
+  if (options_.interval_ms <= 0) return;
+  const int64_t now = env_.clock().MonotonicMs();
+  if (now - window_start_ms_ < options_.interval_ms) return;
+  window_start_ms_ = now;
+  FlushAll();
+}
+
+void ConnectionTracker::FlushAll() {
+  while (!held_.empty()) {
+    Held h = std::move(held_.front());
+    held_.pop_front();
+    index_.erase(h.key);
+    sink_(Finish(h));
+  }
+  ++generation_;
+}
+
+int64_t ConnectionTracker::NextFlushMs() const {
+  if (options_.interval_ms <= 0 || held_.empty()) return INT64_MAX;
+  return window_start_ms_ + options_.interval_ms;
+}
+
+}  // namespace vigil::network

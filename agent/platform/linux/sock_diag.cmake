@@ -1,0 +1,15 @@
+# vigil_sock_diag: the kernel's socket table over NETLINK_SOCK_DIAG (platform/socket_table.h)
+# and the /proc/PID/fd owner lookup. Included by every collector that uses it (network,
+# listening_ports), so it is built when one of them is, and only then.
+include_guard(GLOBAL)
+
+add_library(vigil_sock_diag STATIC
+  ${PROJECT_SOURCE_DIR}/agent/platform/linux/sock_diag.cpp
+  ${PROJECT_SOURCE_DIR}/agent/platform/linux/socket_owners.cpp
+)
+target_link_libraries(vigil_sock_diag PUBLIC vigil_core)
+
+vigil_test(NAME sock_diag_test
+           SOURCES ${PROJECT_SOURCE_DIR}/agent/platform/linux/sock_diag_test.cpp
+                   ${PROJECT_SOURCE_DIR}/agent/platform/linux/socket_owners_test.cpp
+           LIBS vigil_sock_diag vigil_fake_env)
