@@ -1,24 +1,114 @@
-// listening_ports collector: not implemented yet; Start reports Unavailable.
-#include "agent/core/collector.h"
+#include "agent/collectors/listening_ports/listening_ports.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/collectors/common/passwd.h"
+#include "agent/collectors/listening_ports/port_watcher.h"
 
 namespace vigil::listening_ports {
 namespace {
 
-class Stub : public Collector {
- public:
-  Status Start() override { return Status::Unavailable("the listening_ports collector is not implemented yet"); }
-  void Stop() override {}
+constexpr SettingSpec kSettings[] = {
+    {"interval", SettingType::kDuration, "5s",
+     "How often the socket table is compared with the last one; a port open for less than this may be missed", 1'000,
+     3'600'000},
+    {"max_ports", SettingType::kInt, "512",
+     "Ports listed in a snapshot at most; the rest are counted in ports_omitted", 1, 65536},
+    {"include_loopback", SettingType::kBool, "true",
+     "Report ports bound to loopback addresses only (127.0.0.0/8, ::1), reachable from this device alone"},
 };
 
-std::unique_ptr<Collector> Create(CollectorContext&) { return std::make_unique<Stub>(); }
+class ListeningPortsCollector final : public Collector {
+ public:
+  ListeningPortsCollector(CollectorContext& ctx, std::unique_ptr<SocketTable> table, std::string proc_root)
+      : ctx_(ctx),
+        interval_ms_(ctx.config.GetInt("listening_ports.interval")),
+        table_(std::move(table)),
+        users_(ctx.env, ctx.stats),
+        watcher_(ctx.env, ctx.stats, users_, static_cast<size_t>(ctx.config.GetInt("listening_ports.max_ports")),
+                 ctx.config.GetBool("listening_ports.include_loopback"), std::move(proc_root)) {}
+
+  ~ListeningPortsCollector() override { Stop(); }
+
+  Status Start() override {
+    if (thread_.joinable()) return Status::Ok();
+    if (!table_) {
+      auto opened = OpenSocketTable();
+      if (!opened.ok()) return Status::Unavailable("listening_ports: " + std::string(opened.status().message()));
+      table_ = std::move(*opened);
+    }
+    if (Status st = table_->Dump(ListeningQuery(), &sockets_); !st.ok())
+      return Status::Unavailable("listening_ports: cannot dump the socket table: " + st.ToString());
+    ctx_.stats.SetSource("sock_diag");
+    ctx_.Emit(watcher_.Snapshot(sockets_));
+    thread_ = std::thread([this] { Run(); });
+    return Status::Ok();
+  }
+
+  void Stop() override {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::vector<Event> events;
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        if (cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [this] { return stop_; })) return;
+      }
+      if (Status st = table_->Dump(ListeningQuery(), &sockets_); !st.ok()) {
+        // Keep the last state: a port is not reported closed because one dump failed.
+        ctx_.stats.Count("dump_errors");
+        spdlog::warn("listening_ports: {}", st.ToString());
+        continue;
+      }
+      events.clear();
+      watcher_.Update(sockets_, &events);
+      for (Event& e : events) ctx_.Emit(std::move(e));
+    }
+  }
+
+  CollectorContext ctx_;
+  const int64_t interval_ms_;
+  std::unique_ptr<SocketTable> table_;
+  common::UserNames users_;
+  PortWatcher watcher_;
+  std::vector<SocketInfo> sockets_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+std::unique_ptr<Collector> Create(CollectorContext& ctx) {
+  return std::make_unique<ListeningPortsCollector>(ctx, nullptr, "/proc");
+}
 
 }  // namespace
+
+std::unique_ptr<Collector> NewListeningPortsCollector(CollectorContext& ctx, std::unique_ptr<SocketTable> table,
+                                                      std::string proc_root) {
+  return std::make_unique<ListeningPortsCollector>(ctx, std::move(table), std::move(proc_root));
+}
 
 extern const CollectorDescriptor kDescriptor = {
     .name = "listening_ports",
     .help = "Listening TCP and bound UDP sockets with the owning process, at start and on change.",
     .default_priority = Priority::kMedium,
-    .settings = {},
+    .settings = kSettings,
     .factory = &Create,
 };
 

@@ -1,12 +1,10 @@
 #include "agent/collectors/network/tracker.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <climits>
 
 #include "agent/collectors/common/procfs.h"
+#include "agent/platform/socket_address.h"
 
 namespace vigil::network {
 namespace {
@@ -15,16 +13,6 @@ using Kind = ConnectionRecord::Kind;
 using Protocol = ConnectionRecord::Protocol;
 
 constexpr char kSep = '\x1f';
-
-bool IsV4Mapped(const std::array<uint8_t, 16>& a) {
-  for (int i = 0; i < 10; ++i)
-    if (a[i] != 0) return false;
-  return a[10] == 0xff && a[11] == 0xff;
-}
-
-bool IsZero(const std::array<uint8_t, 16>& a) {
-  return std::all_of(a.begin(), a.end(), [](uint8_t b) { return b == 0; });
-}
 
 const char* ProtocolName(Protocol p) { return p == Protocol::kUdp ? "udp" : "tcp"; }
 
@@ -38,25 +26,6 @@ std::string Join(std::initializer_list<std::string_view> parts) {
 }
 
 }  // namespace
-
-std::string FormatAddress(uint8_t family, const std::array<uint8_t, 16>& addr) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (family == 4 || IsV4Mapped(addr)) {
-    const uint8_t* v4 = family == 4 ? addr.data() : addr.data() + 12;
-    inet_ntop(AF_INET, v4, buf, sizeof(buf));
-  } else {
-    inet_ntop(AF_INET6, addr.data(), buf, sizeof(buf));
-  }
-  return buf;
-}
-
-bool IsLoopback(uint8_t family, const std::array<uint8_t, 16>& addr) {
-  if (family == 4) return addr[0] == 127;
-  if (IsV4Mapped(addr)) return addr[12] == 127;
-  for (int i = 0; i < 15; ++i)
-    if (addr[i] != 0) return false;
-  return addr[15] == 1;
-}
 
 ConnectionTracker::ConnectionTracker(Env& env, CollectorStats& stats, common::UserNames& users, TrackerOptions options,
                                      Sink sink)
@@ -106,10 +75,10 @@ Json ConnectionTracker::BaseData(const Owner& owner, const ConnectionRecord& r, 
   if (owner.partial) d["partial"] = true;
   d["protocol"] = ProtocolName(r.protocol);
   d["family"] = r.family == 6 ? "ipv6" : "ipv4";
-  d["local_ip"] = FormatAddress(r.family, r.local.addr);
+  d["local_ip"] = FormatSocketAddress(r.family, r.local.addr);
   d["local_port"] = r.local.port;
   if (with_remote) {
-    d["remote_ip"] = FormatAddress(r.family, r.remote.addr);
+    d["remote_ip"] = FormatSocketAddress(r.family, r.remote.addr);
     d["remote_port"] = r.remote.port;
   }
   return d;
@@ -118,21 +87,16 @@ Json ConnectionTracker::BaseData(const Owner& owner, const ConnectionRecord& r, 
 void ConnectionTracker::Handle(const ConnectionRecord& r) {
   const bool listen = r.kind == Kind::kListen;
   if (!options_.include_loopback &&
-      (listen ? IsLoopback(r.family, r.local.addr) : IsLoopback(r.family, r.remote.addr))) {
+      (listen ? IsLoopbackAddress(r.family, r.local.addr) : IsLoopbackAddress(r.family, r.remote.addr))) {
     stats_.Count("loopback_skipped");
-    if (r.kind == Kind::kClose && r.socket_id != 0) {
-      if (auto it = open_.find(r.socket_id); it != open_.end()) {
-        open_order_.erase(it->second.order);
-        open_.erase(it);
-      }
-    }
+    if (r.kind == Kind::kClose) Forget(r.socket_id);
     return;
   }
   switch (r.kind) {
     case Kind::kListen: {
       Owner owner = Resolve(r);
       const std::string image = owner.exe.empty() ? owner.comm : owner.exe;
-      std::string key = Join({"listen", image, ProtocolName(r.protocol), FormatAddress(r.family, r.local.addr),
+      std::string key = Join({"listen", image, ProtocolName(r.protocol), FormatSocketAddress(r.family, r.local.addr),
                               std::to_string(r.local.port)});
       Add("listen", std::move(key), BaseData(owner, r, false), r, false);
       return;
@@ -145,7 +109,7 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
       data["direction"] = outbound ? "outbound" : "inbound";
       data["initiated"] = outbound;
       const std::string image = owner.exe.empty() ? owner.comm : owner.exe;
-      const std::string remote = FormatAddress(r.family, r.remote.addr);
+      const std::string remote = FormatSocketAddress(r.family, r.remote.addr);
       std::string key = outbound ? Join({"connect", image, remote, std::to_string(r.remote.port), ProtocolName(r.protocol)})
                                  : Join({"accept", image, std::to_string(r.local.port), remote, ProtocolName(r.protocol)});
       if (r.socket_id != 0) Remember(r.socket_id, Open{key, generation_, outbound, owner, {}});
@@ -153,8 +117,12 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
       return;
     }
     case Kind::kClose: {
-      // A listening or unconnected socket going away is not a connection ending.
-      if (r.remote.port == 0 && IsZero(r.remote.addr)) return;
+      // A listening or unconnected socket going away is not a connection ending (an
+      // unconnected UDP socket may have been remembered for its first datagram out).
+      if (r.remote.port == 0 && IsUnspecifiedAddress(r.remote.addr)) {
+        Forget(r.socket_id);
+        return;
+      }
       Owner owner;
       bool known = false;
       bool outbound = true;
@@ -184,7 +152,7 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
       if (!known) owner = Resolve(r);
       Json data = BaseData(owner, r, true);
       const std::string image = owner.exe.empty() ? owner.comm : owner.exe;
-      const std::string remote = FormatAddress(r.family, r.remote.addr);
+      const std::string remote = FormatSocketAddress(r.family, r.remote.addr);
       std::string key;
       if (known) {
         data["direction"] = outbound ? "outbound" : "inbound";
@@ -192,7 +160,7 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
         key = outbound ? Join({"close", "o", image, remote, std::to_string(r.remote.port), ProtocolName(r.protocol)})
                        : Join({"close", "i", image, std::to_string(r.local.port), remote, ProtocolName(r.protocol)});
       } else {
-        key = Join({"close", "?", image, FormatAddress(r.family, r.local.addr), std::to_string(r.local.port), remote,
+        key = Join({"close", "?", image, FormatSocketAddress(r.family, r.local.addr), std::to_string(r.local.port), remote,
                     std::to_string(r.remote.port), ProtocolName(r.protocol)});
       }
       Add("close", std::move(key), std::move(data), r, true);
@@ -201,11 +169,16 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
   }
 }
 
-void ConnectionTracker::Remember(uint64_t socket_id, Open open) {
-  if (auto it = open_.find(socket_id); it != open_.end()) {  // a socket id seen again: the newer wins
+void ConnectionTracker::Forget(uint64_t socket_id) {
+  if (socket_id == 0) return;
+  if (auto it = open_.find(socket_id); it != open_.end()) {
     open_order_.erase(it->second.order);
     open_.erase(it);
   }
+}
+
+void ConnectionTracker::Remember(uint64_t socket_id, Open open) {
+  Forget(socket_id);  // a socket id seen again (UDP: a datagram to another peer): the newer wins
   if (open_.size() >= std::max<size_t>(options_.table_entries, 1)) {
     open_.erase(open_order_.front());
     open_order_.pop_front();

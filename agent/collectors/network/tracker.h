@@ -27,7 +27,6 @@
 // Not thread-safe: used by the collector's receive thread only.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -49,10 +48,6 @@ struct TrackerOptions {
   bool include_loopback = true;     // false: connections to or from 127/8, ::1 (and listens on them) are skipped
   std::string proc_root = "/proc";
 };
-
-// "192.0.2.7", "2001:db8::1"; an IPv4-mapped IPv6 address is written as IPv4 ("127.0.0.1").
-std::string FormatAddress(uint8_t family, const std::array<uint8_t, 16>& addr);
-bool IsLoopback(uint8_t family, const std::array<uint8_t, 16>& addr);
 
 class ConnectionTracker {
  public:
@@ -104,6 +99,7 @@ class ConnectionTracker {
   void Add(std::string_view action, std::string key, Json data, const ConnectionRecord& r, bool with_bytes);
   Event Finish(Held& h) const;
   void Remember(uint64_t socket_id, Open open);
+  void Forget(uint64_t socket_id);
 
   Env& env_;
   CollectorStats& stats_;

@@ -1,10 +1,13 @@
 #include "agent/collectors/network/tracker.h"
 
+#include <set>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "agent/platform/fake/fake_env.h"
+#include "schema/schema.h"
 
 namespace vigil::network {
 namespace {
@@ -254,10 +257,24 @@ TEST_F(TrackerTest, LoopbackCanBeLeftOut) {
   EXPECT_EQ(t.open_connections(), 0u);
 }
 
-TEST_F(TrackerTest, AListenerGoingAwayIsNotAConnectionClose) {
+TEST_F(TrackerTest, AListenerOrUnconnectedSocketGoingAwayIsNotAConnectionClose) {
   ConnectionTracker& t = Make(0);
   t.Handle(Rec(Kind::kClose, 9, V4(0, 0, 0, 0, 80), {}));
   EXPECT_TRUE(events_.empty());
+  // An unconnected UDP socket: a record per peer it sent to, one release without a peer.
+  ConnectionRecord first = Rec(Kind::kConnect, 12, V4(10, 0, 0, 1, 5353), V4(192, 0, 2, 1, 53));
+  first.protocol = Protocol::kUdp;
+  ConnectionRecord second = first;
+  second.remote = V4(192, 0, 2, 2, 53);
+  t.Handle(first);
+  t.Handle(second);
+  EXPECT_EQ(t.open_connections(), 1u);
+  ConnectionRecord release = Rec(Kind::kClose, 12, V4(10, 0, 0, 1, 5353), {});
+  release.protocol = Protocol::kUdp;
+  t.Handle(release);
+  EXPECT_EQ(events_.size(), 2u);
+  EXPECT_EQ(events_[1].data["protocol"], "udp");
+  EXPECT_EQ(t.open_connections(), 0u);
 }
 
 TEST_F(TrackerTest, IdenticalListensAggregate) {
@@ -270,29 +287,46 @@ TEST_F(TrackerTest, IdenticalListensAggregate) {
   EXPECT_EQ(events_[0].count, 2u);
 }
 
-TEST(NetworkAddress, FormatsIpv4Ipv6AndMappedAddresses) {
-  std::array<uint8_t, 16> a{};
-  a[0] = 192;
-  a[3] = 7;
-  EXPECT_EQ(FormatAddress(4, a), "192.0.0.7");
-  std::array<uint8_t, 16> v6{0x20, 0x01, 0x0d, 0xb8};
-  v6[15] = 1;
-  EXPECT_EQ(FormatAddress(6, v6), "2001:db8::1");
-  std::array<uint8_t, 16> mapped{};
-  mapped[10] = mapped[11] = 0xff;
-  mapped[12] = 127;
-  mapped[15] = 1;
-  EXPECT_EQ(FormatAddress(6, mapped), "127.0.0.1");
-  EXPECT_TRUE(IsLoopback(6, mapped));
-  std::array<uint8_t, 16> one{};
-  one[15] = 1;
-  EXPECT_EQ(FormatAddress(6, one), "::1");
-  EXPECT_TRUE(IsLoopback(6, one));
-  EXPECT_FALSE(IsLoopback(6, v6));
-  EXPECT_FALSE(IsLoopback(4, a));
-  std::array<uint8_t, 16> lo{127, 1, 2, 3};
-  EXPECT_TRUE(IsLoopback(4, lo));
-  EXPECT_EQ(FormatAddress(6, std::array<uint8_t, 16>{}), "::");
+// Every shape of event the tracker makes validates against schema/events.yml.
+TEST_F(TrackerTest, EveryEventMatchesTheSchema) {
+  const Result<schema::Schema>& loaded = schema::BuiltinSchema();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  for (int64_t interval : {int64_t{0}, int64_t{60'000}}) {
+    events_.clear();
+    ConnectionTracker& t = Make(interval);
+    t.Handle(Rec(Kind::kListen, 1, V4(0, 0, 0, 0, 80), {}, 200));
+    for (uint64_t id = 2; id <= 4; ++id)
+      t.Handle(Rec(Kind::kConnect, id, V4(10, 0, 0, 1, static_cast<uint16_t>(41000 + id)), V4(192, 0, 2, 7, 443)));
+    t.Handle(Close(2, V4(10, 0, 0, 1, 41002), V4(192, 0, 2, 7, 443), 10, 20));
+    t.Handle(Rec(Kind::kAccept, 5, V4(10, 0, 0, 1, 80), V4(198, 51, 100, 4, 50123), 200));
+    ConnectionRecord gone = Rec(Kind::kConnect, 6, V4(10, 0, 0, 1, 41006), V4(192, 0, 2, 7, 443), 999);
+    gone.comm = "wget";
+    gone.protocol = Protocol::kUdp;
+    t.Handle(gone);
+    ConnectionRecord v6 = Close(7, {}, {}, 1, 2, -1);  // never seen open, no owner, IPv6
+    v6.family = 6;
+    v6.local.addr[15] = 1;
+    v6.local.port = 40000;
+    v6.remote.addr = {0x20, 0x01, 0x0d, 0xb8};
+    v6.remote.port = 443;
+    t.Handle(v6);
+    t.FlushAll();
+    t.Handle(Close(3, V4(10, 0, 0, 1, 41003), V4(192, 0, 2, 7, 443), 1, 1));
+    t.FlushAll();
+    ASSERT_GE(events_.size(), 6u);
+    std::set<std::string> actions;
+    for (Event e : events_) {
+      actions.insert(e.action);
+      e.device = "device-1";
+      e.seq = 1;
+      e.priority = Priority::kMedium;
+      const Json j = EventToJson(e);
+      std::string problems;
+      for (const schema::ValidationError& err : loaded->Check(j)) problems += "\n  " + err.ToString();
+      EXPECT_TRUE(problems.empty()) << "interval " << interval << ":" << problems << "\n" << j.dump();
+    }
+    EXPECT_EQ(actions, (std::set<std::string>{"listen", "connect", "accept", "close"}));
+  }
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
-# vigil_sock_diag: the kernel's socket table over NETLINK_SOCK_DIAG (platform/socket_table.h)
-# and the /proc/PID/fd owner lookup. Included by every collector that uses it (network,
-# listening_ports), so it is built when one of them is, and only then.
+# vigil_sock_diag: the kernel's socket table over NETLINK_SOCK_DIAG (platform/socket_table.h),
+# the /proc/PID/fd owner lookup (socket_owners.h) and address formatting (socket_address.h).
+# Included by every collector that uses it (network, listening_ports), so it is built when one
+# of them is, and only then.
 include_guard(GLOBAL)
 
 add_library(vigil_sock_diag STATIC
   ${PROJECT_SOURCE_DIR}/agent/platform/linux/sock_diag.cpp
   ${PROJECT_SOURCE_DIR}/agent/platform/linux/socket_owners.cpp
+  ${PROJECT_SOURCE_DIR}/agent/platform/linux/socket_address.cpp
 )
 target_link_libraries(vigil_sock_diag PUBLIC vigil_core)
 

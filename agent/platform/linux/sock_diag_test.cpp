@@ -1,4 +1,5 @@
 #include "agent/platform/linux/sock_diag.h"
+#include "agent/platform/socket_address.h"
 
 #include <errno.h>
 #include <linux/inet_diag.h>
@@ -320,6 +321,33 @@ TEST(SockDiagRequest, AsksForTheFamilyProtocolStatesAndTcpInfo) {
   EXPECT_EQ(r.sdiag_family, AF_INET);
   EXPECT_EQ(r.sdiag_protocol, IPPROTO_UDP);
   EXPECT_EQ(r.idiag_ext, 0);
+}
+
+TEST(SocketAddress, FormatsIpv4Ipv6AndMappedAddresses) {
+  std::array<uint8_t, 16> a{};
+  a[0] = 192;
+  a[3] = 7;
+  EXPECT_EQ(FormatSocketAddress(4, a), "192.0.0.7");
+  std::array<uint8_t, 16> v6{0x20, 0x01, 0x0d, 0xb8};
+  v6[15] = 1;
+  EXPECT_EQ(FormatSocketAddress(6, v6), "2001:db8::1");
+  std::array<uint8_t, 16> mapped{};
+  mapped[10] = mapped[11] = 0xff;
+  mapped[12] = 127;
+  mapped[15] = 1;
+  EXPECT_EQ(FormatSocketAddress(6, mapped), "127.0.0.1");
+  EXPECT_TRUE(IsLoopbackAddress(6, mapped));
+  std::array<uint8_t, 16> one{};
+  one[15] = 1;
+  EXPECT_EQ(FormatSocketAddress(6, one), "::1");
+  EXPECT_TRUE(IsLoopbackAddress(6, one));
+  EXPECT_FALSE(IsLoopbackAddress(6, v6));
+  EXPECT_FALSE(IsLoopbackAddress(4, a));
+  std::array<uint8_t, 16> lo{127, 1, 2, 3};
+  EXPECT_TRUE(IsLoopbackAddress(4, lo));
+  EXPECT_EQ(FormatSocketAddress(6, std::array<uint8_t, 16>{}), "::");
+  EXPECT_TRUE(IsUnspecifiedAddress(std::array<uint8_t, 16>{}));
+  EXPECT_FALSE(IsUnspecifiedAddress(one));
 }
 
 }  // namespace
