@@ -1,0 +1,74 @@
+// What the eBPF connection and process sources share: loading a skeleton with libbpf's log
+// captured (so a verifier rejection reaches the error message), the kernel mounts some attach
+// points need, and the reader of a ring buffer with its per-CPU lost counter.
+//
+// Internal to platform/linux/ebpf/; not part of the ebpf.h interface.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "agent/core/status.h"
+
+struct ring_buffer;
+
+namespace vigil::ebpf {
+
+// Runs `load` (a skeleton's __load, returning 0 or -errno) with libbpf's messages collected;
+// on failure returns PermissionDenied (EPERM: needs root, or CAP_BPF with CAP_PERFMON and
+// CAP_NET_ADMIN) or Unavailable whose message ends with the tail of libbpf's log (the
+// verifier's complaint). `what` names the object ("connection programs").
+Status LoadWithLog(const char* what, const std::function<int()>& load);
+
+// Turns a libbpf attach error (-errno) into a Status naming the attach point.
+Status AttachError(const std::string& attach_point, int err);
+
+// Checks a ring buffer size: a power of two, at least one page. Returns the size to use.
+Result<size_t> RingBufferSize(size_t requested);
+
+// Makes sure tracefs is reachable where libbpf looks for tracepoint ids
+// (/sys/kernel/tracing, or /sys/kernel/debug/tracing): mounts it on /sys/kernel/tracing
+// when neither is there, and says so in the log. Unavailable when that fails.
+Status EnsureTracefs();
+
+// An open descriptor of the root of the cgroup v2 hierarchy, for attaching cgroup programs
+// to every process: an existing cgroup2 mount of the root from /proc/self/mountinfo, or a
+// private mount that is detached again once opened (logged). Unavailable when there is none
+// and mounting fails.
+Result<int> OpenCgroup2Root();
+
+// Reads one BPF ring buffer. Poll waits on the buffer and on an eventfd that Interrupt
+// writes, hands every record to the sink, and adds to *lost what the programs counted as not
+// fitting (a per-CPU array map of one u64, summed; only the growth since the last Poll).
+// Poll is called from one thread; Interrupt from any.
+class RingReader {
+ public:
+  using Sink = std::function<void(std::span<const uint8_t>)>;
+
+  static Result<std::unique_ptr<RingReader>> Open(int ring_map_fd, int lost_map_fd);
+  ~RingReader();
+  RingReader(const RingReader&) = delete;
+  RingReader& operator=(const RingReader&) = delete;
+
+  // Waits until records arrive, Interrupt is called or timeout_ms passes (not at all once
+  // interrupted), then drains the buffer into `sink`. An error is for good.
+  Status Poll(int timeout_ms, const Sink& sink, uint64_t* lost);
+  void Interrupt();
+
+ private:
+  RingReader() = default;
+  static int OnRecord(void* ctx, void* data, size_t size);
+
+  ring_buffer* rb_ = nullptr;
+  int epoll_fd_ = -1;
+  int event_fd_ = -1;
+  int lost_fd_ = -1;
+  uint64_t lost_seen_ = 0;
+  const Sink* sink_ = nullptr;  // during Poll only
+};
+
+}  // namespace vigil::ebpf
