@@ -156,3 +156,154 @@ TEST(EbpfConnDecode, RefusesMalformedRecords) {
 
 }  // namespace
 }  // namespace vigil::ebpf
+
+namespace vigil::ebpf {
+namespace {
+
+// An exec record as proc.bpf.c writes it: the header, then the strings back to back.
+std::vector<uint8_t> ExecRecord(const std::string& filename, const std::string& args, const std::string& exe,
+                                const std::string& cwd, uint8_t flags = 0) {
+  vigil_proc_rec r{};
+  r.type = VIGIL_REC_PROC;
+  r.kind = VIGIL_PROC_EXEC;
+  r.flags = flags;
+  r.pid = 300;
+  r.ppid = 1;
+  r.uid = 1000;
+  r.euid = 0;
+  r.exit_status = -1;
+  r.ts_ns = 99;
+  r.filename_len = static_cast<uint16_t>(filename.size());
+  r.args_len = static_cast<uint16_t>(args.size());
+  r.exe_len = static_cast<uint16_t>(exe.size());
+  r.cwd_len = static_cast<uint16_t>(cwd.size());
+  r.size = static_cast<uint16_t>(sizeof(r) + filename.size() + args.size() + exe.size() + cwd.size());
+  std::memcpy(r.comm, "sudo", 4);
+  std::vector<uint8_t> b(sizeof(r));
+  std::memcpy(b.data(), &r, sizeof(r));
+  for (const std::string* s : {&filename, &args, &exe, &cwd}) b.insert(b.end(), s->begin(), s->end());
+  return b;
+}
+
+std::vector<uint8_t> PlainRecord(uint8_t kind, int32_t exit_status = -1) {
+  vigil_proc_rec r{};
+  r.type = VIGIL_REC_PROC;
+  r.size = sizeof(r);
+  r.kind = kind;
+  r.pid = 301;
+  r.ppid = 300;
+  r.uid = 5;
+  r.euid = 6;
+  r.exit_status = exit_status;
+  std::memcpy(r.comm, "worker", 6);
+  std::vector<uint8_t> b(sizeof(r));
+  std::memcpy(b.data(), &r, sizeof(r));
+  return b;
+}
+
+TEST(EbpfProcDecode, ExecCarriesItsStrings) {
+  const std::string args("sudo\0-u\0bob\0id\0", 15);
+  Result<ProcEvent> ev = DecodeProcRecord(ExecRecord("/usr/bin/sudo", args, "/usr/bin/sudo", "/home/bob"));
+  ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+  EXPECT_EQ(ev->kind, ProcEvent::Kind::kExec);
+  EXPECT_TRUE(ev->from_kernel);
+  EXPECT_EQ(ev->pid, 300);
+  EXPECT_EQ(ev->ppid, 1);
+  EXPECT_EQ(ev->ruid, 1000u);
+  EXPECT_EQ(ev->euid, 0u);
+  EXPECT_EQ(ev->exit_status, -1);
+  EXPECT_EQ(ev->ts_ns, 99u);
+  EXPECT_EQ(ev->comm, "sudo");
+  EXPECT_EQ(ev->filename, "/usr/bin/sudo");
+  EXPECT_EQ(ev->args, args);
+  EXPECT_EQ(ev->exe, "/usr/bin/sudo");
+  EXPECT_EQ(ev->cwd, "/home/bob");
+  EXPECT_FALSE(ev->args_truncated || ev->filename_truncated || ev->exe_truncated || ev->cwd_truncated);
+}
+
+TEST(EbpfProcDecode, TruncationFlagsAndMissingStrings) {
+  Result<ProcEvent> ev = DecodeProcRecord(
+      ExecRecord("./a", std::string(4096, 'x'), "", "/deep/part",
+                 VIGIL_PROC_F_ARGS_TRUNCATED | VIGIL_PROC_F_CWD_TRUNCATED | VIGIL_PROC_F_EXE_TRUNCATED));
+  ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+  EXPECT_EQ(ev->args.size(), 4096u);
+  EXPECT_TRUE(ev->args_truncated);
+  EXPECT_TRUE(ev->cwd_truncated);
+  EXPECT_TRUE(ev->exe_truncated);
+  EXPECT_FALSE(ev->filename_truncated);
+  EXPECT_EQ(ev->exe, "");
+  EXPECT_EQ(ev->cwd, "/deep/part");
+}
+
+TEST(EbpfProcDecode, ForkAndExit) {
+  Result<ProcEvent> fork = DecodeProcRecord(PlainRecord(VIGIL_PROC_FORK));
+  ASSERT_TRUE(fork.ok());
+  EXPECT_EQ(fork->kind, ProcEvent::Kind::kFork);
+  EXPECT_EQ(fork->pid, 301);
+  EXPECT_EQ(fork->ppid, 300);
+  EXPECT_EQ(fork->exit_status, -1);
+  EXPECT_EQ(fork->comm, "worker");
+  EXPECT_EQ(fork->ruid, 5u);
+  EXPECT_EQ(fork->euid, 6u);
+
+  Result<ProcEvent> exit = DecodeProcRecord(PlainRecord(VIGIL_PROC_EXIT, 9));  // killed by SIGKILL
+  ASSERT_TRUE(exit.ok());
+  EXPECT_EQ(exit->kind, ProcEvent::Kind::kExit);
+  EXPECT_EQ(exit->exit_status, 9);
+  // A status in a record of another kind is not passed on.
+  Result<ProcEvent> odd = DecodeProcRecord(PlainRecord(VIGIL_PROC_FORK, 256));
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ(odd->exit_status, -1);
+}
+
+TEST(EbpfProcDecode, UnknownParentIsMinusOne) {
+  std::vector<uint8_t> b = PlainRecord(VIGIL_PROC_EXIT, 0);
+  const uint32_t zero = 0;
+  std::memcpy(b.data() + offsetof(vigil_proc_rec, ppid), &zero, 4);
+  Result<ProcEvent> ev = DecodeProcRecord(b);
+  ASSERT_TRUE(ev.ok());
+  EXPECT_EQ(ev->ppid, -1);
+}
+
+TEST(EbpfProcDecode, RefusesMalformedRecords) {
+  const std::vector<uint8_t> good = ExecRecord("/bin/ls", std::string("ls\0", 3), "/usr/bin/ls", "/");
+  ASSERT_TRUE(DecodeProcRecord(good).ok());
+
+  EXPECT_FALSE(DecodeProcRecord({}).ok());
+  EXPECT_FALSE(DecodeProcRecord(std::span(good).first(sizeof(vigil_proc_rec) - 1)).ok());
+  // Cut inside the strings: the lengths promise more than there is.
+  Result<ProcEvent> cut = DecodeProcRecord(std::span(good).first(good.size() - 1));
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.status().message().find("size"), std::string_view::npos);
+  std::vector<uint8_t> longer = good;
+  longer.push_back('x');
+  EXPECT_FALSE(DecodeProcRecord(longer).ok());
+
+  auto with = [&](size_t offset, auto value) {
+    std::vector<uint8_t> b = good;
+    std::memcpy(b.data() + offset, &value, sizeof(value));
+    return DecodeProcRecord(b);
+  };
+  EXPECT_FALSE(with(offsetof(vigil_proc_rec, type), uint16_t{VIGIL_REC_CONN}).ok());
+  EXPECT_FALSE(with(offsetof(vigil_proc_rec, size), uint16_t{64}).ok());
+  Result<ProcEvent> bad_kind = with(offsetof(vigil_proc_rec, kind), uint8_t{3});
+  ASSERT_FALSE(bad_kind.ok());
+  EXPECT_NE(bad_kind.status().message().find("kind 3"), std::string_view::npos);
+  EXPECT_FALSE(with(offsetof(vigil_proc_rec, pid), uint32_t{0}).ok());
+  EXPECT_FALSE(with(offsetof(vigil_proc_rec, pid), uint32_t{0x80000000u}).ok());
+  Result<ProcEvent> long_args = with(offsetof(vigil_proc_rec, args_len), uint16_t{VIGIL_PROC_ARGS_MAX + 1});
+  ASSERT_FALSE(long_args.ok());
+  EXPECT_NE(long_args.status().message().find("args_len"), std::string_view::npos);
+  EXPECT_FALSE(with(offsetof(vigil_proc_rec, filename_len), uint16_t{VIGIL_PROC_FILENAME_MAX + 1}).ok());
+  EXPECT_FALSE(with(offsetof(vigil_proc_rec, exe_len), uint16_t{VIGIL_PROC_PATH_MAX + 1}).ok());
+  EXPECT_FALSE(with(offsetof(vigil_proc_rec, cwd_len), uint16_t{VIGIL_PROC_PATH_MAX + 1}).ok());
+  // Strings in a fork record.
+  std::vector<uint8_t> fork_with_strings = good;
+  fork_with_strings[offsetof(vigil_proc_rec, kind)] = VIGIL_PROC_FORK;
+  Result<ProcEvent> fws = DecodeProcRecord(fork_with_strings);
+  ASSERT_FALSE(fws.ok());
+  EXPECT_NE(fws.status().message().find("strings"), std::string_view::npos);
+}
+
+}  // namespace
+}  // namespace vigil::ebpf

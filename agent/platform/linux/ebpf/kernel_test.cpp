@@ -4,8 +4,10 @@
 // with a deadline; nothing sleeps.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +22,8 @@
 #include <gtest/gtest.h>
 
 #include "agent/platform/ebpf.h"
+
+extern char** environ;
 
 namespace vigil {
 namespace {
@@ -52,13 +56,14 @@ std::unique_ptr<ConnectionSource> OpenConnections(size_t ring_bytes = 256 << 10)
 }
 
 // Everything a source has delivered so far, and waiting for more.
-class Records {
+template <typename Source, typename Record>
+class Delivered {
  public:
-  explicit Records(ConnectionSource* source) : source_(source) {}
+  explicit Delivered(Source* source) : source_(source) {}
 
   // The first record (delivered so far or within `timeout`) for which pred is true.
-  std::optional<ConnectionRecord> WaitFor(const std::function<bool(const ConnectionRecord&)>& pred,
-                                          std::chrono::milliseconds timeout = 5s) {
+  std::optional<Record> WaitFor(const std::function<bool(const Record&)>& pred,
+                                std::chrono::milliseconds timeout = 5s) {
     const auto deadline = Clock::now() + timeout;
     size_t checked = 0;
     for (;;) {
@@ -74,19 +79,22 @@ class Records {
     }
   }
 
-  size_t Count(const std::function<bool(const ConnectionRecord&)>& pred) const {
+  size_t Count(const std::function<bool(const Record&)>& pred) const {
     size_t n = 0;
-    for (const ConnectionRecord& r : all_) n += pred(r) ? 1 : 0;
+    for (const Record& r : all_) n += pred(r) ? 1 : 0;
     return n;
   }
 
   uint64_t lost() const { return lost_; }
 
  private:
-  ConnectionSource* source_;
-  std::vector<ConnectionRecord> all_;
+  Source* source_;
+  std::vector<Record> all_;
   uint64_t lost_ = 0;
 };
+
+using Records = Delivered<ConnectionSource, ConnectionRecord>;
+using ProcRecords = Delivered<ProcessSource, ProcEvent>;
 
 // A loopback socket address of `family` and `port` (host order).
 sockaddr_storage Loopback(int family, uint16_t port, socklen_t* len) {
@@ -467,6 +475,199 @@ TEST(EbpfConnectionSource, RefusesARingBufferSizeThatIsNotAPowerOfTwo) {
   Result<std::unique_ptr<ConnectionSource>> source = OpenEbpfConnectionSource(options);
   ASSERT_FALSE(source.ok());
   EXPECT_EQ(source.status().code(), Status::Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+std::unique_ptr<ProcessSource> OpenProcesses(size_t ring_bytes = 256 << 10) {
+  if (geteuid() != 0) {
+    ADD_FAILURE() << "this test loads eBPF programs: run it as root";
+    return nullptr;
+  }
+  EbpfOptions options;
+  options.ring_buffer_bytes = ring_bytes;
+  Result<std::unique_ptr<ProcessSource>> source = OpenEbpfProcessSource(options);
+  if (!source.ok()) {
+    ADD_FAILURE() << source.status().ToString();
+    return nullptr;
+  }
+  return std::move(*source);
+}
+
+// Starts argv[0] (a path) with exactly `argv`; returns its pid.
+pid_t Start(const std::vector<std::string>& argv) {
+  std::vector<char*> raw;
+  for (const std::string& a : argv) raw.push_back(const_cast<char*>(a.c_str()));
+  raw.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0].c_str(), nullptr, nullptr, raw.data(), environ) != 0) {
+    ADD_FAILURE() << "cannot start " << argv[0];
+    return -1;
+  }
+  return pid;
+}
+
+int Wait(pid_t pid) {
+  int status = -1;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  return status;
+}
+
+std::string Joined(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const std::string& a : argv) {
+    out += a;
+    out.push_back('\0');
+  }
+  return out;
+}
+
+TEST(EbpfProcessSource, ExecCarriesFilenameArgsPathsAndIdentity) {
+  std::unique_ptr<ProcessSource> source = OpenProcesses();
+  ASSERT_NE(source, nullptr);
+  EXPECT_EQ(source->name(), "ebpf");
+  ProcRecords records(source.get());
+  const std::vector<std::string> argv = {"/bin/true", "vigil-ebpf-test", "two words", "", "last"};
+  const pid_t child = Start(argv);
+  ASSERT_GT(child, 0);
+  EXPECT_EQ(Wait(child), 0);
+
+  auto exec = records.WaitFor([&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExec && e.pid == child; });
+  ASSERT_TRUE(exec.has_value()) << "no exec record for pid " << child;
+  EXPECT_TRUE(exec->from_kernel);
+  EXPECT_EQ(exec->filename, "/bin/true");
+  EXPECT_FALSE(exec->filename_truncated);
+  EXPECT_EQ(exec->args, Joined(argv));
+  EXPECT_FALSE(exec->args_truncated);
+  char exe[PATH_MAX];
+  ASSERT_NE(realpath("/bin/true", exe), nullptr);
+  EXPECT_EQ(exec->exe, exe);
+  char cwd[PATH_MAX];
+  ASSERT_NE(getcwd(cwd, sizeof(cwd)), nullptr);
+  EXPECT_EQ(exec->cwd, cwd);
+  EXPECT_EQ(exec->ppid, getpid());
+  EXPECT_EQ(exec->ruid, getuid());
+  EXPECT_EQ(exec->euid, geteuid());
+  EXPECT_EQ(exec->comm, "true");
+  EXPECT_NE(exec->ts_ns, 0u);
+
+  auto fork = records.WaitFor([&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kFork && e.pid == child; });
+  ASSERT_TRUE(fork.has_value()) << "no fork record for pid " << child;
+  EXPECT_EQ(fork->ppid, getpid());
+  EXPECT_LE(fork->ts_ns, exec->ts_ns);
+
+  auto exit = records.WaitFor([&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExit && e.pid == child; });
+  ASSERT_TRUE(exit.has_value()) << "no exit record for pid " << child;
+  EXPECT_EQ(exit->exit_status, 0);
+  EXPECT_EQ(exit->comm, "true");
+  EXPECT_TRUE(exit->filename.empty()) << "strings are for execs only";
+  EXPECT_EQ(records.lost(), 0u);
+}
+
+TEST(EbpfProcessSource, ExitCarriesTheExitCodeAndTheKillingSignal) {
+  std::unique_ptr<ProcessSource> source = OpenProcesses();
+  ASSERT_NE(source, nullptr);
+  ProcRecords records(source.get());
+  const pid_t code7 = Start({"/bin/sh", "-c", "exit 7"});
+  const pid_t killed = Start({"/bin/sh", "-c", "kill -9 $$"});
+  ASSERT_GT(code7, 0);
+  ASSERT_GT(killed, 0);
+  const int code7_status = Wait(code7);
+  const int killed_status = Wait(killed);
+  EXPECT_EQ(code7_status, 7 << 8);
+  EXPECT_EQ(killed_status, SIGKILL);
+
+  auto exit7 = records.WaitFor([&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExit && e.pid == code7; });
+  ASSERT_TRUE(exit7.has_value());
+  EXPECT_EQ(exit7->exit_status, code7_status);
+  auto exit9 = records.WaitFor([&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExit && e.pid == killed; });
+  ASSERT_TRUE(exit9.has_value());
+  EXPECT_EQ(exit9->exit_status, killed_status);
+}
+
+TEST(EbpfProcessSource, ThreadsAreNotProcesses) {
+  std::unique_ptr<ProcessSource> source = OpenProcesses();
+  ASSERT_NE(source, nullptr);
+  ProcRecords records(source.get());
+  std::thread([] {}).join();  // a thread of this process starts and ends: no fork, no exit
+  // A child whose main thread ends first, and whose second thread then ends the process
+  // with status 5: one fork, one exit, with the process's status.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    pthread_t t;
+    pthread_create(
+        &t, nullptr,
+        [](void*) -> void* {
+          usleep(20000);  // inside the child: lets the main thread end first
+          _exit(5);
+        },
+        nullptr);
+    syscall(SYS_exit, 0);  // this thread only
+  }
+  EXPECT_EQ(Wait(child), 5 << 8);
+  auto exit = records.WaitFor([&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExit && e.pid == child; });
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_status, 5 << 8);
+  // Everything of the child and of this process's thread came before the child's exit.
+  EXPECT_EQ(records.Count([](const ProcEvent& e) { return e.pid == getpid(); }), 0u);
+  EXPECT_EQ(records.Count([&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kFork && e.pid == child; }), 1u);
+  EXPECT_EQ(records.Count([&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExit && e.pid == child; }), 1u);
+  EXPECT_EQ(records.Count([&](const ProcEvent& e) { return e.ppid == child; }), 0u);
+}
+
+TEST(EbpfProcessSource, LongArgvIsTruncatedAndFlagged) {
+  std::unique_ptr<ProcessSource> source = OpenProcesses();
+  ASSERT_NE(source, nullptr);
+  ProcRecords records(source.get());
+  const std::vector<std::string> argv = {"/bin/true", std::string(3000, 'a'), std::string(3000, 'b')};
+  const pid_t child = Start(argv);
+  ASSERT_GT(child, 0);
+  Wait(child);
+  auto exec = records.WaitFor([&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExec && e.pid == child; });
+  ASSERT_TRUE(exec.has_value());
+  EXPECT_TRUE(exec->args_truncated);
+  EXPECT_EQ(exec->args, Joined(argv).substr(0, 4096));
+}
+
+TEST(EbpfProcessSource, RelativeExecKeepsTheGivenNameAndResolvesTheFile) {
+  std::unique_ptr<ProcessSource> source = OpenProcesses();
+  ASSERT_NE(source, nullptr);
+  ProcRecords records(source.get());
+  char cwd[PATH_MAX];
+  ASSERT_NE(getcwd(cwd, sizeof(cwd)), nullptr);
+  ASSERT_EQ(chdir("/usr/bin"), 0);
+  const pid_t child = Start({"./true", "x"});
+  ASSERT_EQ(chdir(cwd), 0);
+  ASSERT_GT(child, 0);
+  Wait(child);
+  auto exec = records.WaitFor([&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExec && e.pid == child; });
+  ASSERT_TRUE(exec.has_value());
+  EXPECT_EQ(exec->filename, "./true");
+  EXPECT_EQ(exec->exe, "/usr/bin/true");
+  EXPECT_EQ(exec->cwd, "/usr/bin");
+}
+
+TEST(EbpfProcessSource, InterruptWakesAReadAndLaterReadsReturnAtOnce) {
+  std::unique_ptr<ProcessSource> source = OpenProcesses();
+  ASSERT_NE(source, nullptr);
+  std::thread interrupter([&] {
+    std::this_thread::sleep_for(100ms);  // lets Read block first; the assertion is on Read's return
+    source->Interrupt();
+  });
+  std::vector<ProcEvent> out;
+  uint64_t overruns = 0;
+  const auto start = Clock::now();
+  ASSERT_TRUE(source->Read(10000, &out, &overruns).ok());
+  EXPECT_LT(Clock::now() - start, 5s);
+  interrupter.join();
+  const auto again = Clock::now();
+  ASSERT_TRUE(source->Read(10000, &out, &overruns).ok());
+  EXPECT_LT(Clock::now() - again, 1s);
 }
 
 }  // namespace
