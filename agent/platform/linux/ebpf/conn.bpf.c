@@ -63,7 +63,7 @@ struct tcp_entry {
 // TCP sockets seen opening, keyed by kernel address; removed when they reach TCP_CLOSE.
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 8192);
+  __uint(max_entries, 4096);
   __type(key, __u64);
   __type(value, struct tcp_entry);
 } tcp_socks SEC(".maps");
@@ -82,7 +82,7 @@ struct udp_entry {
 // UDP sockets, keyed by socket cookie (never reused); removed when released.
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 4096);
+  __uint(max_entries, 2048);
   __type(key, __u64);
   __type(value, struct udp_entry);
 } udp_socks SEC(".maps");
@@ -98,7 +98,7 @@ struct udp_peer_key {
 // (socket, peer) pairs already reported, so only the first datagram of each is.
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 8192);
+  __uint(max_entries, 4096);
   __type(key, struct udp_peer_key);
   __type(value, __u8);
 } udp_peers SEC(".maps");

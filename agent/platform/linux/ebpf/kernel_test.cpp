@@ -620,6 +620,19 @@ TEST(EbpfProcessSource, ThreadsAreNotProcesses) {
   EXPECT_EQ(records.Count([&](const ProcEvent& e) { return e.ppid == child; }), 0u);
 }
 
+TEST(EbpfProcessSource, ExitByTheThreadOnlyExitCallStillHasTheCode) {
+  std::unique_ptr<ProcessSource> source = OpenProcesses();
+  ASSERT_NE(source, nullptr);
+  ProcRecords records(source.get());
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) syscall(SYS_exit, 6);  // exit(2), not exit_group(2): no group exit status
+  EXPECT_EQ(Wait(child), 6 << 8);
+  auto exit = records.WaitFor([&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExit && e.pid == child; });
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_status, 6 << 8);
+}
+
 TEST(EbpfProcessSource, LongArgvIsTruncatedAndFlagged) {
   std::unique_ptr<ProcessSource> source = OpenProcesses();
   ASSERT_NE(source, nullptr);

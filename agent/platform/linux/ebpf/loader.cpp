@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -227,6 +228,10 @@ Status RingReader::Poll(int timeout_ms, const Sink& sink, uint64_t* lost) {
   sink_ = nullptr;
   if (n < 0) return Status::IoError(std::string("eBPF: reading the ring buffer: ") + std::strerror(-n));
 
+  // The lost counter costs a system call to read: at most every kLostReadInterval.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - lost_read_at_ < kLostReadInterval) return Status::Ok();
+  lost_read_at_ = now;
   const int cpus = libbpf_num_possible_cpus();
   if (cpus > 0) {
     std::vector<uint64_t> per_cpu(static_cast<size_t>(cpus));

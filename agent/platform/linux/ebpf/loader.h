@@ -5,6 +5,7 @@
 // Internal to platform/linux/ebpf/; not part of the ebpf.h interface.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -43,7 +44,8 @@ Result<int> OpenCgroup2Root();
 
 // Reads one BPF ring buffer. Poll waits on the buffer and on an eventfd that Interrupt
 // writes, hands every record to the sink, and adds to *lost what the programs counted as not
-// fitting (a per-CPU array map of one u64, summed; only the growth since the last Poll).
+// fitting (a per-CPU array map of one u64, summed; the growth since it was last read, which
+// is at most every 100 ms since reading it is a system call).
 // Poll is called from one thread; Interrupt from any.
 class RingReader {
  public:
@@ -63,11 +65,14 @@ class RingReader {
   RingReader() = default;
   static int OnRecord(void* ctx, void* data, size_t size);
 
+  static constexpr std::chrono::milliseconds kLostReadInterval{100};
+
   ring_buffer* rb_ = nullptr;
   int epoll_fd_ = -1;
   int event_fd_ = -1;
   int lost_fd_ = -1;
   uint64_t lost_seen_ = 0;
+  std::chrono::steady_clock::time_point lost_read_at_{};
   const Sink* sink_ = nullptr;  // during Poll only
 };
 

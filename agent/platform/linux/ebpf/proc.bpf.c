@@ -95,7 +95,7 @@ int vigil_exit(struct bpf_raw_tracepoint_args *ctx) {
   struct vigil_proc_rec r;
   fill_task(&r, task, VIGIL_PROC_EXIT);
   // The process's status: that of the group exit when there was one (exit_group(2), a fatal
-  // signal), else the thread's own (set before the tracepoint on older kernels only).
+  // signal), else the thread's own (do_exit() sets it before this tracepoint).
   if (BPF_CORE_READ(signal, flags) & SIGNAL_GROUP_EXIT) {
     r.exit_status = BPF_CORE_READ(signal, group_exit_code);
   } else {
