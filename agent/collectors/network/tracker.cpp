@@ -98,6 +98,7 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
       const std::string image = owner.exe.empty() ? owner.comm : owner.exe;
       std::string key = Join({"listen", image, ProtocolName(r.protocol), FormatSocketAddress(r.family, r.local.addr),
                               std::to_string(r.local.port)});
+      if (Merge(key, r, false)) return;
       Add("listen", std::move(key), BaseData(owner, r, false), r, false);
       return;
     }
@@ -105,14 +106,15 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
     case Kind::kAccept: {
       const bool outbound = r.kind == Kind::kConnect;
       Owner owner = Resolve(r);
-      Json data = BaseData(owner, r, true);
-      data["direction"] = outbound ? "outbound" : "inbound";
-      data["initiated"] = outbound;
       const std::string image = owner.exe.empty() ? owner.comm : owner.exe;
       const std::string remote = FormatSocketAddress(r.family, r.remote.addr);
       std::string key = outbound ? Join({"connect", image, remote, std::to_string(r.remote.port), ProtocolName(r.protocol)})
                                  : Join({"accept", image, std::to_string(r.local.port), remote, ProtocolName(r.protocol)});
       if (r.socket_id != 0) Remember(r.socket_id, Open{key, generation_, outbound, owner, {}});
+      if (Merge(key, r, false)) return;  // the common case under load: no event to build
+      Json data = BaseData(owner, r, true);
+      data["direction"] = outbound ? "outbound" : "inbound";
+      data["initiated"] = outbound;
       Add(outbound ? "connect" : "accept", std::move(key), std::move(data), r, false);
       return;
     }
@@ -150,18 +152,21 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
         }
       }
       if (!known) owner = Resolve(r);
-      Json data = BaseData(owner, r, true);
       const std::string image = owner.exe.empty() ? owner.comm : owner.exe;
       const std::string remote = FormatSocketAddress(r.family, r.remote.addr);
       std::string key;
       if (known) {
-        data["direction"] = outbound ? "outbound" : "inbound";
-        data["initiated"] = outbound;
         key = outbound ? Join({"close", "o", image, remote, std::to_string(r.remote.port), ProtocolName(r.protocol)})
                        : Join({"close", "i", image, std::to_string(r.local.port), remote, ProtocolName(r.protocol)});
       } else {
         key = Join({"close", "?", image, FormatSocketAddress(r.family, r.local.addr), std::to_string(r.local.port), remote,
                     std::to_string(r.remote.port), ProtocolName(r.protocol)});
+      }
+      if (Merge(key, r, true)) return;
+      Json data = BaseData(owner, r, true);
+      if (known) {
+        data["direction"] = outbound ? "outbound" : "inbound";
+        data["initiated"] = outbound;
       }
       Add("close", std::move(key), std::move(data), r, true);
       return;
@@ -189,6 +194,21 @@ void ConnectionTracker::Remember(uint64_t socket_id, Open open) {
   open_.emplace(socket_id, std::move(open));
 }
 
+bool ConnectionTracker::Merge(const std::string& key, const ConnectionRecord& r, bool with_bytes) {
+  if (options_.interval_ms <= 0) return false;
+  auto it = index_.find(key);
+  if (it == index_.end()) return false;
+  Held& h = *it->second;
+  h.count++;
+  h.event.last_ts_ms = std::max(h.event.last_ts_ms, env_.clock().NowMs());
+  if (with_bytes && r.bytes_known) {
+    h.bytes_known = true;
+    h.bytes_in += r.bytes_in;
+    h.bytes_out += r.bytes_out;
+  }
+  return true;
+}
+
 void ConnectionTracker::Add(std::string_view action, std::string key, Json data, const ConnectionRecord& r,
                             bool with_bytes) {
   const int64_t now = env_.clock().NowMs();
@@ -203,17 +223,6 @@ void ConnectionTracker::Add(std::string_view action, std::string key, Json data,
     }
     e.data = std::move(data);
     sink_(std::move(e));
-    return;
-  }
-  if (auto it = index_.find(key); it != index_.end()) {
-    Held& h = *it->second;
-    h.count++;
-    h.event.last_ts_ms = std::max(h.event.last_ts_ms, now);
-    if (with_bytes && r.bytes_known) {
-      h.bytes_known = true;
-      h.bytes_in += r.bytes_in;
-      h.bytes_out += r.bytes_out;
-    }
     return;
   }
   if (index_.size() >= std::max<size_t>(options_.aggregate_entries, 1)) {

@@ -95,7 +95,10 @@ class ConnectionTracker {
 
   Owner Resolve(const ConnectionRecord& r);
   Json BaseData(const Owner& owner, const ConnectionRecord& r, bool with_remote) const;
-  // Adds one occurrence to the aggregate `key` (or sends it at once without aggregation).
+  // Counts one more occurrence into the held aggregate `key`; false when there is none (or
+  // no aggregation), and then the caller builds the event and calls Add.
+  bool Merge(const std::string& key, const ConnectionRecord& r, bool with_bytes);
+  // A new aggregate `key` (or the event sent at once without aggregation).
   void Add(std::string_view action, std::string key, Json data, const ConnectionRecord& r, bool with_bytes);
   Event Finish(Held& h) const;
   void Remember(uint64_t socket_id, Open open);
