@@ -25,10 +25,12 @@ void Add(Json& changes, const char* key, Json item, size_t* omitted) {
   list.push_back(std::move(item));
 }
 
-const Backend* Find(const FirewallView& view, const std::string& name) {
+// The ruleset of backend `name` in `view`: `empty` when the view does not list the backend
+// (it has no tables), nullptr when it could not be read.
+const Backend* Find(const FirewallView& view, const std::string& name, const Backend& empty) {
   for (const BackendState& b : view.backends)
-    if (b.name == name && b.ruleset) return &*b.ruleset;
-  return nullptr;
+    if (b.name == name) return b.ruleset ? &*b.ruleset : nullptr;
+  return &empty;
 }
 
 }  // namespace
@@ -117,8 +119,9 @@ Json SummaryData(const FirewallView& view) {
 Json ChangesData(const FirewallView& before, const FirewallView& after) {
   Json changes = Json::object();
   size_t omitted = 0;
+  const Backend empty;
   for (const BackendState& b : after.backends) {
-    const Backend* old_rs = Find(before, b.name);
+    const Backend* old_rs = Find(before, b.name, empty);
     if (!b.ruleset || old_rs == nullptr) continue;
     const Backend& new_rs = *b.ruleset;
 

@@ -52,8 +52,9 @@ Json SummaryData(const FirewallView& view);
 
 // The `changes` object between two views: tables_added, tables_removed, tables_changed,
 // chains_added, chains_removed, chains_changed (each a list, present only when not empty,
-// at most kMaxChanges entries, the rest counted in `omitted`). A backend without a ruleset
-// in either view is not compared.
+// at most kMaxChanges entries, the rest counted in `omitted`). A backend the earlier view
+// does not list is compared with an empty ruleset (its tables are all added); one that could
+// not be read in either view is not compared.
 Json ChangesData(const FirewallView& before, const FirewallView& after);
 
 }  // namespace vigil::firewall

@@ -165,6 +165,16 @@ TEST(ChangesData, UnreadBackendsAreNotCompared) {
   EXPECT_EQ(ChangesData(before, after), Json::object());
 }
 
+TEST(ChangesData, ABackendThatAppearsHasAllItsTablesAdded) {
+  const Backend legacy = *ParseIptablesSave("*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\nCOMMIT\n", "ip");
+  const Json c = ChangesData(ViewOf({BackendState{"nftables", Nft(""), ""}}),
+                             ViewOf({BackendState{"nftables", Nft(""), ""}, BackendState{"iptables-legacy", legacy, ""}}));
+  ASSERT_EQ(c["tables_added"].size(), 1u);
+  EXPECT_EQ(c["tables_added"][0]["backend"], "iptables-legacy");
+  ASSERT_EQ(c["chains_added"].size(), 2u);
+  EXPECT_EQ(c["chains_added"][1]["chain"], "X");
+}
+
 TEST(ChangesData, BoundsEachListAndCountsTheRest) {
   std::string objects = R"({"table":{"family":"ip","name":"t"}})";
   for (size_t i = 0; i < kMaxChanges + 5; ++i) objects += "," + Chain("ip", "t", "c" + std::to_string(i));

@@ -24,7 +24,9 @@ Event MakeEvent(const char* action, Json data) {
 }
 
 // user_changed for `a` -> `b` (same name), or nothing when nothing reported changed.
-std::optional<Event> UserChange(const UserAccount& a, const UserAccount& b) {
+// `shadow_both`: shadow was read for both views, so a password state that became known or
+// unknown means the user's shadow entry appeared or went away.
+std::optional<Event> UserChange(const UserAccount& a, const UserAccount& b, bool shadow_both) {
   Json changed = Json::array();
   Json previous = Json::object();
   if (a.uid != b.uid) {
@@ -44,7 +46,8 @@ std::optional<Event> UserChange(const UserAccount& a, const UserAccount& b) {
     previous["shell"] = a.shell;
     previous["login_shell"] = a.login_shell();
   }
-  if (Known(a.password) && Known(b.password) && a.password != b.password) {
+  const bool both_known = Known(a.password) && Known(b.password);
+  if (a.password != b.password && (both_known || shadow_both)) {
     changed.push_back("password");
     PutPassword(previous, a.password);
   }
@@ -124,7 +127,7 @@ std::vector<Event> DiffAccounts(const Accounts& before, const Accounts& after) {
   for (const auto& [name, u] : after.users) {
     auto it = before.users.find(name);
     if (it == before.users.end()) continue;
-    if (auto e = UserChange(it->second, u)) out.push_back(std::move(*e));
+    if (auto e = UserChange(it->second, u, before.shadow_read && after.shadow_read)) out.push_back(std::move(*e));
   }
   for (const auto& [name, g] : before.groups)
     if (after.groups.count(name) == 0) out.push_back(MakeEvent("group_removed", GroupJson(g)));

@@ -28,8 +28,9 @@ Json SnapshotData(const Accounts& accounts, size_t malformed_lines, size_t max_e
 // The events that turn `before` into `after`, in this order: user_removed, user_added,
 // user_changed, group_removed, group_added, group_changed, each sorted by name. Type, action
 // and data are set; ts, priority and agg_key are left to the caller (never aggregated).
-// A user whose password state was unknown on either side is not reported as changed for its
-// password alone (a shadow file that became unreadable is not a password change).
+// A password state that became known or unknown is a change only when shadow was read both
+// times (its entry for the user appeared or went away); a shadow file that became readable or
+// unreadable is not a password change.
 std::vector<Event> DiffAccounts(const Accounts& before, const Accounts& after);
 
 }  // namespace vigil::local_users

@@ -136,6 +136,20 @@ TEST(DiffAccounts, ShadowBecomingUnreadableIsNotAPasswordChange) {
   EXPECT_TRUE(DiffAccounts(after, before).empty());
 }
 
+TEST(DiffAccounts, AShadowEntryAppearingOrGoingIsAPasswordChange) {
+  Accounts before = Make(kPasswd, kGroup, "root:$6$a$b:1::::::\ndaemon:*:1::::::\n");  // alice has none
+  Accounts after = Make(kPasswd, kGroup, kShadow);
+  std::vector<Event> events = DiffAccounts(before, after);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].data["user"], "alice");
+  EXPECT_EQ(events[0].data["changed"], (Json{"password"}));
+  EXPECT_EQ(events[0].data["previous"], Json::object());
+  events = DiffAccounts(after, before);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_FALSE(events[0].data.contains("empty_password"));
+  EXPECT_EQ(events[0].data["previous"]["password_locked"], false);
+}
+
 TEST(DiffAccounts, ReportsGroupMembersAddedAndRemoved) {
   Accounts before = Make(kPasswd, "root:x:0:\nsudo:x:27:alice,bob\nalice:x:1000:\n", kShadow);
   Accounts after = Make(kPasswd, "root:x:0:\nsudo:x:27:bob,daemon\nalice:x:1001:\n", kShadow);

@@ -78,19 +78,43 @@ Status AccountsTracker::Load() {
   return Status::Ok();
 }
 
-std::vector<Event> AccountsTracker::Reload() {
+namespace {
+
+// A user whose shadow entry is missing now but was there (or who is new) while shadow is
+// readable: a tool is probably between writing passwd and writing shadow.
+bool LooksHalfWritten(const Accounts& before, const Accounts& after) {
+  if (!after.shadow_read) return false;
+  for (const auto& [name, u] : after.users) {
+    if (u.password.state != PasswordState::kUnknown) continue;
+    auto it = before.users.find(name);
+    if (it == before.users.end() || it->second.password.state != PasswordState::kUnknown) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<Event> AccountsTracker::Reload() { return *DoReload(true); }
+
+std::optional<std::vector<Event>> AccountsTracker::TryReload() { return DoReload(false); }
+
+std::optional<std::vector<Event>> AccountsTracker::DoReload(bool accept_incomplete) {
   if (!loaded_) {
     if (Status st = Load(); !st.ok()) {
       stats_.Count("read_errors");
       spdlog::warn("local_users: {}", st.ToString());
     }
-    return {};
+    return std::vector<Event>{};
   }
   Result<Accounts> a = ReadAll();
   if (!a.ok()) {
     stats_.Count("read_errors");
     spdlog::warn("local_users: re-read failed, keeping the last good view: {}", a.status().ToString());
-    return {};
+    return std::vector<Event>{};
+  }
+  if (!accept_incomplete && LooksHalfWritten(accounts_, *a)) {
+    stats_.Count("incomplete_reads");
+    return std::nullopt;
   }
   stats_.Count("reloads");
   std::vector<Event> events = DiffAccounts(accounts_, *a);

@@ -13,10 +13,17 @@
 //   - Malformed lines are skipped (accounts.h), counted per load as "malformed_lines", and
 //     each is logged once as "<path>:<line>: <reason>" (again only if it changes).
 //
-// Counters (in `stats`): reloads, malformed_lines, read_errors.
+//   - Tools such as useradd replace the files one after the other (passwd, then shadow, then
+//     group), each with its own fsync, so a re-read may fall between two of them. TryReload
+//     refuses a view in which a user with "x" in passwd has just lost or not yet got its
+//     shadow entry (counted "incomplete_reads"); the collector reads again after the next
+//     change, or after a deadline with Reload, which takes the view as it is.
+//
+// Counters (in `stats`): reloads, malformed_lines, read_errors, incomplete_reads.
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -45,6 +52,9 @@ class AccountsTracker {
   // Re-reads the files; returns the change events since the last good view (none when a
   // read failed) and makes the new view current.
   std::vector<Event> Reload();
+  // Reload, unless the files look half-written (see above): then nothing changes and the
+  // result is nullopt.
+  std::optional<std::vector<Event>> TryReload();
   // The `snapshot` event of the current view (type, action and data set).
   Event Snapshot() const;
 
@@ -59,6 +69,7 @@ class AccountsTracker {
   // Reads one file. `required`: absence is an error (passwd always; others once read).
   Result<FileText> ReadOne(const std::string& path, bool required);
   Result<Accounts> ReadAll();
+  std::optional<std::vector<Event>> DoReload(bool accept_incomplete);
   void Report(const std::string& path, const std::vector<LineError>& errors, std::set<std::string>* now);
 
   Env& env_;

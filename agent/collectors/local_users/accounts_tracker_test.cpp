@@ -111,5 +111,43 @@ TEST_F(AccountsTrackerTest, CountsMalformedLinesPerLoadAndShowsThemInTheSnapshot
   EXPECT_EQ(stats_.count("malformed_lines"), 4u);
 }
 
+TEST_F(AccountsTrackerTest, TryReloadWaitsForTheShadowEntryOfANewUser) {
+  ASSERT_TRUE(tracker_.Load().ok());
+  env_.SetFile("/etc/passwd", std::string(kPasswd) + "eve:x:1001:1001::/home/eve:/bin/sh\n");
+  EXPECT_FALSE(tracker_.TryReload().has_value());  // passwd written, shadow not yet
+  EXPECT_EQ(stats_.count("incomplete_reads"), 1u);
+  EXPECT_EQ(tracker_.accounts().users.size(), 2u);  // nothing committed
+  env_.SetFile("/etc/shadow", std::string(kShadow) + "eve:!:1::::::\n");
+  std::optional<std::vector<Event>> events = tracker_.TryReload();
+  ASSERT_TRUE(events.has_value());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].action, "user_added");
+  EXPECT_EQ((*events)[0].data["password_locked"], true);
+}
+
+TEST_F(AccountsTrackerTest, ReloadTakesAHalfWrittenViewAsItIs) {
+  ASSERT_TRUE(tracker_.Load().ok());
+  env_.SetFile("/etc/passwd", std::string(kPasswd) + "eve:x:1001:1001::/home/eve:/bin/sh\n");
+  const std::vector<Event> events = tracker_.Reload();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_FALSE(events[0].data.contains("password_locked"));
+  // Its shadow entry arriving later is a change of its password state.
+  env_.SetFile("/etc/shadow", std::string(kShadow) + "eve:!:1::::::\n");
+  std::optional<std::vector<Event>> later = tracker_.TryReload();
+  ASSERT_TRUE(later.has_value());
+  ASSERT_EQ(later->size(), 1u);
+  EXPECT_EQ((*later)[0].action, "user_changed");
+  EXPECT_EQ((*later)[0].data["changed"], (Json{"password"}));
+}
+
+TEST_F(AccountsTrackerTest, UsersWithoutShadowEntryFromTheStartDoNotHoldReloadsBack) {
+  env_.SetFile("/etc/passwd", std::string(kPasswd) + "ghost:x:1002:1002::/:/bin/sh\n");
+  ASSERT_TRUE(tracker_.Load().ok());
+  env_.SetFile("/etc/group", std::string(kGroup) + "ghost:x:1002:\n");
+  std::optional<std::vector<Event>> events = tracker_.TryReload();
+  ASSERT_TRUE(events.has_value());
+  EXPECT_EQ(events->size(), 1u);
+}
+
 }  // namespace
 }  // namespace vigil::local_users

@@ -4,7 +4,9 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -115,6 +117,29 @@ class LocalUsersCollector final : public Collector {
     return Status::Ok();
   }
 
+  // Re-reads after a change. When the files look half-written (accounts_tracker.h), waits for
+  // the next change, at most kMaxSettleMs, and then takes them as they are.
+  void ReadChanges(ChangeWatch* watch) {
+    std::optional<std::vector<Event>> events = tracker_.TryReload();
+    const int64_t give_up = SteadyMs() + kMaxSettleMs;
+    while (!events && !stop_.load()) {
+      const int64_t left = give_up - SteadyMs();
+      if (left <= 0) break;
+      Result<bool> more = watch->Wait(left);
+      Status st = more.ok() ? Status::Ok() : more.status();
+      if (st.ok() && !*more) continue;  // the deadline or Stop, checked above
+      if (st.ok()) st = Debounce(*watch);
+      if (!st.ok()) {
+        FallBack(st);  // `watch` is gone
+        break;
+      }
+      events = tracker_.TryReload();
+    }
+    if (stop_.load()) return;
+    if (!events) events = tracker_.Reload();
+    for (Event& e : *events) ctx_.Emit(std::move(e));
+  }
+
   // Replaces a broken watch by polling (once; a broken poll watch cannot happen: it only
   // stats files).
   void FallBack(const Status& why) {
@@ -141,9 +166,13 @@ class LocalUsersCollector final : public Collector {
         continue;
       }
       if (*changed) {
-        if (Status st = Debounce(*watch); !st.ok()) FallBack(st);
+        if (Status st = Debounce(*watch); !st.ok()) {
+          FallBack(st);
+          EmitChanges();
+        } else {
+          ReadChanges(watch);
+        }
         if (stop_.load()) break;
-        EmitChanges();
       }
       if (ctx_.env.clock().MonotonicMs() >= next_snapshot_ms_) {
         EmitChanges();

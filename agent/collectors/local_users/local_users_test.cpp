@@ -80,10 +80,10 @@ class LocalUsersCollectorTest : public ::testing::Test {
     watch_->cv.notify_all();
   }
 
-  // Events until `n` have arrived or 5 s have passed.
-  std::vector<Event> Drain(size_t n) {
+  // Events until `n` have arrived or `within` has passed.
+  std::vector<Event> Drain(size_t n, std::chrono::milliseconds within = 5s) {
     std::vector<Event> out;
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    const auto deadline = std::chrono::steady_clock::now() + within;
     while (out.size() < n && std::chrono::steady_clock::now() < deadline) bus_.PopAll(&out, 50ms);
     return out;
   }
@@ -117,6 +117,36 @@ TEST_F(LocalUsersCollectorTest, SnapshotAtStartThenOneEventPerChange) {
   EXPECT_EQ(events[1].action, "group_added");
   EXPECT_TRUE(events[0].agg_key.empty());
 
+  c->Stop();
+}
+
+TEST_F(LocalUsersCollectorTest, HalfWrittenFilesAreReadAgainAfterTheNextChange) {
+  auto c = Make();
+  ASSERT_TRUE(c->Start().ok());
+  ASSERT_EQ(Drain(1).size(), 1u);
+  env_.SetFile("/etc/passwd", std::string(kPasswd) + "eve:x:1001:1001::/home/eve:/bin/sh\n");
+  Poke();
+  EXPECT_TRUE(Drain(1, 300ms).empty());  // shadow not written yet
+  env_.SetFile("/etc/shadow", std::string(kShadow) + "eve:!:1::::::\n");
+  Poke();
+  std::vector<Event> events = Drain(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].action, "user_added");
+  EXPECT_EQ(events[0].data["password_locked"], true);
+  EXPECT_EQ(stats_.count("incomplete_reads"), 1u);
+  c->Stop();
+}
+
+TEST_F(LocalUsersCollectorTest, HalfWrittenFilesAreTakenAsTheyAreAfterADeadline) {
+  auto c = Make();
+  ASSERT_TRUE(c->Start().ok());
+  ASSERT_EQ(Drain(1).size(), 1u);
+  env_.SetFile("/etc/passwd", std::string(kPasswd) + "eve:x:1001:1001::/home/eve:/bin/sh\n");
+  Poke();
+  std::vector<Event> events = Drain(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].action, "user_added");
+  EXPECT_FALSE(events[0].data.contains("password_locked"));
   c->Stop();
 }
 
