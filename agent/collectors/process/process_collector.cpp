@@ -15,6 +15,7 @@
 #include "agent/collectors/common/passwd.h"
 #include "agent/collectors/process/poll_source.h"
 #include "agent/collectors/process/tracker.h"
+#include "agent/platform/ebpf.h"
 #include "agent/platform/process_source.h"
 
 namespace vigil::process {
@@ -24,8 +25,9 @@ constexpr int64_t kGiB = int64_t{1} << 30;
 
 constexpr SettingSpec kSettings[] = {
     {"mode", SettingType::kEnum, "auto",
-     "Event source: netlink (kernel proc connector, needs root), poll (/proc diff), or auto (netlink, else poll)", 0, 0,
-     "auto|netlink|poll"},
+     "Event source: ebpf (kernel tracepoints, argv read in the kernel; needs root and BTF), netlink (kernel proc "
+     "connector, needs root), poll (/proc diff), or auto (the first of ebpf, netlink, poll that opens)",
+     0, 0, "auto|ebpf|netlink|poll"},
     {"poll_interval", SettingType::kDuration, "100ms",
      "How often /proc is listed in poll mode; processes shorter than this may be missed", 10, 60'000},
     {"hash_max_size", SettingType::kSize, "64MB",
@@ -69,21 +71,10 @@ class ProcessCollector final : public Collector {
   Status Start() override {
     if (thread_.joinable()) return Status::Ok();
     std::unique_ptr<ProcessSource> source = std::move(given_);
-    if (!source && mode_ != "poll") {
-      auto kernel = OpenKernelProcessSource(KernelProcessSourceOptions{});
-      if (kernel.ok()) {
-        source = std::move(*kernel);
-      } else if (mode_ == "netlink") {
-        return Status::Unavailable(std::string(kernel.status().message()));
-      } else {
-        spdlog::info("process: {}; falling back to polling /proc every {} ms", kernel.status().message(),
-                     poll_interval_ms_);
-      }
-    }
     if (!source) {
-      auto poll = OpenPoll();
-      if (!poll.ok()) return poll.status();
-      source = std::move(*poll);
+      auto opened = mode_ == "auto" ? OpenFrom(kEbpf) : OpenOnly(mode_);
+      if (!opened.ok()) return opened.status();
+      source = std::move(*opened);
     }
     ctx_.stats.SetSource(std::string(source->name()));
     {
@@ -111,6 +102,30 @@ class ProcessCollector final : public Collector {
     o.hash_max_size = static_cast<uint64_t>(config.GetInt("process.hash_max_size"));
     o.table_entries = static_cast<size_t>(config.GetInt("process.table_entries"));
     return o;
+  }
+
+  // The sources in the order auto mode tries them.
+  static constexpr std::string_view kEbpf = "ebpf", kNetlink = "netlink", kPoll = "poll";
+
+  // The named source, or why it cannot be opened.
+  Result<std::unique_ptr<ProcessSource>> OpenOnly(std::string_view name) {
+    if (name == kEbpf) return OpenEbpfProcessSource(EbpfOptions{});
+    if (name == kNetlink) return OpenKernelProcessSource(KernelProcessSourceOptions{});
+    return OpenPoll();
+  }
+
+  // The first source that opens, from `first` on in the order ebpf, netlink, poll.
+  Result<std::unique_ptr<ProcessSource>> OpenFrom(std::string_view first) {
+    bool tried = false;
+    for (std::string_view name : {kEbpf, kNetlink}) {
+      if (name != first && !tried) continue;
+      tried = true;
+      auto source = OpenOnly(name);
+      if (source.ok()) return source;
+      spdlog::info("process: {} source unavailable: {}", name, source.status().message());
+    }
+    spdlog::info("process: polling /proc every {} ms", poll_interval_ms_);
+    return OpenPoll();
   }
 
   Result<std::unique_ptr<ProcessSource>> OpenPoll() {
@@ -156,22 +171,22 @@ class ProcessCollector final : public Collector {
       if (st.ok()) continue;
       emitter_.Flush();
       if (stop_.load()) break;
-      if (fixed_source_ || mode_ != "auto" || source->name() == "poll") {
+      if (fixed_source_ || mode_ != "auto" || source->name() == kPoll) {
         spdlog::error("process: event source failed, collector stopped: {}", st.ToString());
         ctx_.stats.SetSource("");
         break;
       }
-      spdlog::warn("process: {}; falling back to polling /proc", st.ToString());
-      auto poll = OpenPoll();
-      if (!poll.ok()) {
-        spdlog::error("process: {}", poll.status().ToString());
+      spdlog::warn("process: {} source failed: {}; falling back", source->name(), st.ToString());
+      auto next = OpenFrom(source->name() == kEbpf ? kNetlink : kPoll);
+      if (!next.ok()) {
+        spdlog::error("process: {}", next.status().ToString());
         ctx_.stats.SetSource("");
         break;
       }
       std::lock_guard lock(mu_);
-      source_ = std::move(*poll);
+      source_ = std::move(*next);
       source = source_.get();
-      ctx_.stats.SetSource("poll");
+      ctx_.stats.SetSource(std::string(source->name()));
       if (stop_.load()) break;
     }
   }

@@ -1,12 +1,15 @@
 // The process collector: "process" events (exec, exit) for every process on the device.
 //
 // Source, by the setting process.mode:
-//   netlink  the kernel's proc connector (platform/linux/proc_connector.cpp); Start fails with
-//            Unavailable when it cannot be opened
+//   ebpf     eBPF programs on the scheduler's tracepoints (platform/ebpf.h): exe, argv, cwd and
+//            uid read in the kernel at exec, so short-lived processes are seen whole; Start
+//            fails with Unavailable when they cannot be loaded
+//   netlink  the kernel's proc connector (platform/linux/proc_connector.cpp), enriched from
+//            /proc; Start fails with Unavailable when it cannot be opened
 //   poll     a diff of /proc every process.poll_interval (poll_source.h)
-//   auto     netlink when it opens, else poll; also falls back to poll if the connector
-//            breaks later
-// agent_stats reports the source in use ("netlink" or "poll").
+//   auto     the first of ebpf, netlink, poll that opens; if the source in use breaks later,
+//            the next one after it
+// agent_stats reports the source in use ("ebpf", "netlink" or "poll").
 //
 // Threads: a receive thread (source -> ProcessTracker, enrichment done at once) and a hashing
 // thread (HashingEmitter). Both are joined by Stop.

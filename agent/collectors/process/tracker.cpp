@@ -107,6 +107,7 @@ ProcessTracker::Snapshot ProcessTracker::ReadProcess(int32_t pid, bool fast, boo
 std::optional<HashJob> ProcessTracker::ResolveHash(int32_t pid, Image* image) {
   if (options_.hash_max_size == 0 || image->partial || image->exe.empty()) return std::nullopt;
   auto fi = env_.Stat(PidPath(pid, "exe"));
+  if (!fi.ok()) fi = env_.Stat(image->exe);  // gone already: the file it ran, if still there
   if (!fi.ok()) {
     stats_.Count("hash_failed");
     return std::nullopt;
@@ -268,6 +269,10 @@ void ProcessTracker::HandleFork(const ProcEvent& ev) {
       child.uid_known = true;
     }
   }
+  if (ev.from_kernel) {
+    child.uid = ev.ruid;
+    child.uid_known = true;
+  }
   PutEntry(ev.pid, std::move(child));
 }
 
@@ -281,6 +286,10 @@ void ProcessTracker::HandleUid(const ProcEvent& ev) {
 
 void ProcessTracker::HandleExec(const ProcEvent& ev, int64_t ts_ms) {
   const int32_t pid = ev.pid;
+  if (ev.from_kernel) {
+    EmitExec(pid, ts_ms, ImageFromKernel(ev), ev.ppid, ev.ruid);
+    return;
+  }
   ProcEntry known;  // what a fork (or an earlier exec) told us
   if (const ProcEntry* e = table_.Find(pid)) known = *e;
   const bool uid_fresh = known.uid_known && known.epoch == epoch_;
@@ -296,14 +305,30 @@ void ProcessTracker::HandleExec(const ProcEvent& ev, int64_t ts_ms) {
     PutEntry(pid, std::move(e));
     return;
   }
-  Image& img = *snap.image;
   const int32_t ppid = snap.ppid > 0 ? snap.ppid : (known.ppid > 0 ? known.ppid : ev.ppid);
   std::optional<uint32_t> uid;
   if (uid_fresh)
     uid = known.uid;
   else if (snap.ruid)
     uid = snap.ruid;
+  EmitExec(pid, ts_ms, std::move(snap.image), ppid, uid);
+}
 
+std::shared_ptr<Image> ProcessTracker::ImageFromKernel(const ProcEvent& ev) {
+  auto image = std::make_shared<Image>();
+  image->exe = ev.exe;
+  if (image->exe.empty() && ev.filename.starts_with('/') && !ev.filename_truncated) image->exe = ev.filename;
+  image->cmdline_raw.assign(common::TrimCmdline(ev.args));
+  image->cmdline_truncated = ev.args_truncated;
+  image->cwd = ev.cwd;
+  image->comm = ev.comm;
+  image->partial = image->exe.empty() && image->cmdline_raw.empty();
+  return image;
+}
+
+void ProcessTracker::EmitExec(int32_t pid, int64_t ts_ms, std::shared_ptr<Image> image, int32_t ppid,
+                              std::optional<uint32_t> uid) {
+  Image& img = *image;
   std::optional<HashJob> job = ResolveHash(pid, &img);
   std::shared_ptr<const Image> parent = ParentImage(ppid);
 
@@ -322,7 +347,7 @@ void ProcessTracker::HandleExec(const ProcEvent& ev, int64_t ts_ms) {
     entry.uid = *uid;
     entry.uid_known = true;
   }
-  entry.image = std::move(snap.image);
+  entry.image = std::move(image);
   PutEntry(pid, std::move(entry));
 
   Finish(std::move(e), std::move(job));
@@ -337,9 +362,19 @@ void ProcessTracker::HandleExit(const ProcEvent& ev, int64_t ts_ms) {
   int32_t ppid = entry && entry->ppid > 0 ? entry->ppid : ev.ppid;
   std::optional<uint32_t> uid;
   if (entry && entry->uid_known) uid = entry->uid;
+  if (ev.from_kernel) {
+    if (ev.ppid > 0) ppid = ev.ppid;
+    if (!uid) uid = ev.ruid;
+  }
   bool partial = !image || image->partial;
 
-  if (!image) {
+  if (!image && ev.from_kernel) {
+    // Not seen starting: the kernel told its name; /proc has nothing more by now.
+    auto fresh = std::make_shared<Image>();
+    fresh->partial = true;
+    fresh->comm = ev.comm;
+    image = std::move(fresh);
+  } else if (!image) {
     // Not seen starting (evicted, or started while notifications were lost): what is left
     // in /proc, if the parent has not reaped it yet.
     auto fresh = std::make_shared<Image>();

@@ -1,6 +1,9 @@
 // ProcessTracker: turns ProcEvents into "process" events (exec, exit), enriched from /proc
 // over Env and from its PidTable. See README.md beside this file for the event fields.
 //
+// An exec the eBPF source describes in full (ProcEvent::from_kernel: exe, argv, cwd, comm,
+// ppid and uid read in the kernel) needs no /proc read but one stat(2) of the executable for
+// the hash cache; its fork and exit carry the uid and ppid too. Otherwise:
 // Per exec it reads, right away (short processes vanish fast): /proc/PID/exe (readlink),
 // cmdline, cwd (readlink) and comm when a fork told the ppid, else stat (comm, ppid, kernel
 // thread flag); /proc/PID/status only
@@ -84,6 +87,10 @@ class ProcessTracker {
 
   void HandleFork(const ProcEvent& ev);
   void HandleExec(const ProcEvent& ev, int64_t ts_ms);
+  // The image of an exec the kernel described in full (ProcEvent::from_kernel): no /proc read.
+  static std::shared_ptr<Image> ImageFromKernel(const ProcEvent& ev);
+  // Hashes (or queues), finds the parent, records `pid` in the table and emits the exec event.
+  void EmitExec(int32_t pid, int64_t ts_ms, std::shared_ptr<Image> image, int32_t ppid, std::optional<uint32_t> uid);
   void HandleExit(const ProcEvent& ev, int64_t ts_ms);
   void HandleUid(const ProcEvent& ev);
 

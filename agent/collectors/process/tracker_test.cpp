@@ -47,10 +47,19 @@ void AddProc(FakeEnv& env, const FakeProc& p) {
                                    "\t" + u + "\t" + u + "\n");
 }
 
-ProcEvent Fork(int pid, int ppid) { return {ProcEvent::Kind::kFork, pid, ppid, -1, 0}; }
-ProcEvent Exec(int pid) { return {ProcEvent::Kind::kExec, pid, -1, -1, 0}; }
-ProcEvent Exit(int pid, int status = -1) { return {ProcEvent::Kind::kExit, pid, -1, status, 0}; }
-ProcEvent Uid(int pid, uint32_t ruid) { return {ProcEvent::Kind::kUid, pid, -1, -1, ruid}; }
+ProcEvent Ev(ProcEvent::Kind kind, int pid, int ppid, int status, uint32_t ruid) {
+  ProcEvent ev;
+  ev.kind = kind;
+  ev.pid = pid;
+  ev.ppid = ppid;
+  ev.exit_status = status;
+  ev.ruid = ruid;
+  return ev;
+}
+ProcEvent Fork(int pid, int ppid) { return Ev(ProcEvent::Kind::kFork, pid, ppid, -1, 0); }
+ProcEvent Exec(int pid) { return Ev(ProcEvent::Kind::kExec, pid, -1, -1, 0); }
+ProcEvent Exit(int pid, int status = -1) { return Ev(ProcEvent::Kind::kExit, pid, -1, status, 0); }
+ProcEvent Uid(int pid, uint32_t ruid) { return Ev(ProcEvent::Kind::kUid, pid, -1, -1, ruid); }
 
 class TrackerTest : public ::testing::Test {
  protected:
@@ -120,6 +129,60 @@ TEST_F(TrackerTest, ExecEventCarriesEveryField) {
             "curl -s http://example.test/a b\x1f"
             "alice");
   EXPECT_EQ(stats_.count("partial"), 0u);
+}
+
+ProcEvent KernelExec(int pid, int ppid, uint32_t uid, std::string exe, std::string args, std::string cwd) {
+  ProcEvent ev = Ev(ProcEvent::Kind::kExec, pid, ppid, -1, uid);
+  ev.from_kernel = true;
+  ev.euid = uid;
+  ev.comm = exe.substr(exe.rfind('/') + 1);
+  ev.filename = exe;
+  ev.exe = std::move(exe);
+  ev.args = std::move(args);
+  ev.cwd = std::move(cwd);
+  return ev;
+}
+
+TEST_F(TrackerTest, KernelExecNeedsNoProcRead) {
+  env_.SetFile("/usr/bin/wget", "ELF image of wget");
+  env_.DenyPrefix("/proc/400");  // gone before anything could be read
+  tracker().Handle(KernelExec(400, 100, 1001, "/usr/bin/wget", "wget\0-q\0http://192.0.2.9/x\0"s, "/tmp"), 7);
+  const Json& d = Only("exec");
+  EXPECT_EQ(d["pid"], 400);
+  EXPECT_EQ(d["ppid"], 100);
+  EXPECT_EQ(d["uid"], 1001);
+  EXPECT_EQ(d["user"], "alice");
+  EXPECT_EQ(d["exe"], "/usr/bin/wget");
+  EXPECT_EQ(d["cmdline"], "wget -q http://192.0.2.9/x");
+  EXPECT_EQ(d["cwd"], "/tmp");
+  EXPECT_EQ(d["comm"], "wget");
+  EXPECT_EQ(d["parent_exe"], "/bin/bash");
+  EXPECT_EQ(d["sha256"], *env_.Sha256File("/usr/bin/wget", 1 << 20));  // hashed from its path
+  EXPECT_FALSE(d.contains("partial"));
+}
+
+TEST_F(TrackerTest, KernelExitOfAnUnseenProcessUsesTheKernelsNameAndUid) {
+  env_.DenyPrefix("/proc/401");
+  ProcEvent ev = Ev(ProcEvent::Kind::kExit, 401, 100, 3 << 8, 0);
+  ev.from_kernel = true;
+  ev.comm = "sleep";
+  tracker().Handle(ev, 9);
+  const Json& d = Only("exit");
+  EXPECT_EQ(d["comm"], "sleep");
+  EXPECT_EQ(d["uid"], 0);
+  EXPECT_EQ(d["user"], "root");
+  EXPECT_EQ(d["ppid"], 100);
+  EXPECT_EQ(d["exit_code"], 3);
+  EXPECT_EQ(d["partial"], true);
+}
+
+TEST_F(TrackerTest, KernelForkGivesTheChildItsUid) {
+  ProcEvent fork = Ev(ProcEvent::Kind::kFork, 402, 100, -1, 1001);
+  fork.from_kernel = true;
+  tracker().Handle(fork, 0);
+  ProcEvent exit = Ev(ProcEvent::Kind::kExit, 402, 100, 0, 1001);
+  tracker().Handle(exit, 1);  // a netlink-style exit: the uid comes from the table
+  EXPECT_EQ(Only("exit")["user"], "alice");
 }
 
 TEST_F(TrackerTest, ExecWithoutForkReadsPpidAndUidFromProc) {
