@@ -403,7 +403,8 @@ int main(int argc, char** argv) {
   std::printf("== Connection storm: short TCP connections to 127.0.0.1:%u by %d worker processes (one per core)\n",
               port, workers);
   std::printf("   targets: conn/s with the agent in ebpf mode >= 95 %% of without; ebpf captures 100 %% of them;\n");
-  std::printf("   sock_diag mode is shown without a target: it misses connections shorter than its poll interval (1 s)\n");
+  std::printf(
+      "   sock_diag mode is shown without a target: it misses connections shorter than its poll interval (1 s)\n");
   std::printf("   no agent, ebpf and sock_diag take turns in %d rounds of %.1f s each (%d s per condition)\n", rounds,
               static_cast<double>(slice_ms) / 1000.0, seconds);
   std::printf("   agent: %s (default configuration but network.mode; output and state in a temp dir)\n", agent.c_str());
@@ -483,10 +484,10 @@ int main(int argc, char** argv) {
     if (!t.ran()) continue;
     std::printf("  agent, %s: source %s%s\n", mode.c_str(), t.source.c_str(),
                 t.source == mode ? "" : "  (NOT the mode asked for)");
-    std::printf("    captured %s of %s connections in %s events (%s partial); %s of them also closed within their interval\n",
-                Thousands(t.capture.connects).c_str(), Thousands(t.storm.total).c_str(),
-                Thousands(t.capture.events).c_str(), Thousands(t.capture.partial).c_str(),
-                Thousands(t.capture.closed).c_str());
+    std::printf(
+        "    captured %s of %s connections in %s events (%s partial); %s of them also closed within their interval\n",
+        Thousands(t.capture.connects).c_str(), Thousands(t.storm.total).c_str(), Thousands(t.capture.events).c_str(),
+        Thousands(t.capture.partial).c_str(), Thousands(t.capture.closed).c_str());
     std::string drop_text;
     for (const auto& [k, v] : t.drops) drop_text += " " + k + "=" + Thousands(v);
     std::printf("    dropped (agent_stats):%s%s\n", drop_text.empty() ? " none" : drop_text.c_str(),
@@ -499,9 +500,10 @@ int main(int argc, char** argv) {
     const auto [lo, hi] = std::minmax_element(none_rates.begin(), none_rates.end());
     const double spread = *lo > 0 ? 100.0 * (*hi - *lo) / *lo : 0;
     if (spread > 5.0)
-      std::printf("  note: the no-agent rounds differ by up to %.1f %%, more than the 5 %% margin of the first target:\n"
-                  "  the machine was not steady, so that verdict is uncertain\n",
-                  spread);
+      std::printf(
+          "  note: the no-agent rounds differ by up to %.1f %%, more than the 5 %% margin of the first target:\n"
+          "  the machine was not steady, so that verdict is uncertain\n",
+          spread);
   }
 
   std::printf("\n  %-46s %-28s %s\n", "target", "measured", "verdict");

@@ -44,10 +44,10 @@ struct SocketInfo {
   uint8_t family = 4;  // 4 or 6 (an IPv4-mapped address on an IPv6 socket stays 6)
   SocketState state = SocketState::kClose;
   SocketEndpoint local;
-  SocketEndpoint remote;  // all zero when there is no peer
-  uint64_t inode = 0;     // 0: no file holds it any more (closed by its process, time-wait)
-  uint64_t cookie = 0;    // the kernel's socket cookie: tells a reused inode apart
-  int64_t uid = -1;       // the socket's owner (the uid that created it)
+  SocketEndpoint remote;     // all zero when there is no peer
+  uint64_t inode = 0;        // 0: no file holds it any more (closed by its process, time-wait)
+  uint64_t cookie = 0;       // the kernel's socket cookie: tells a reused inode apart
+  int64_t uid = -1;          // the socket's owner (the uid that created it)
   bool bytes_known = false;  // TCP with tcp_info: the two counters below are set
   uint64_t bytes_in = 0;     // tcpi_bytes_received
   uint64_t bytes_out = 0;    // tcpi_bytes_acked (sent and acknowledged by the peer)

@@ -59,8 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(r.socket_id != 0);
     Check(r.local.port != 0);
     if (r.kind == ConnectionRecord::Kind::kListen) Check(r.remote.port == 0);
-    if (r.kind == ConnectionRecord::Kind::kConnect || r.kind == ConnectionRecord::Kind::kAccept)
-      Check(!r.bytes_known);
+    if (r.kind == ConnectionRecord::Kind::kConnect || r.kind == ConnectionRecord::Kind::kAccept) Check(!r.bytes_known);
   }
 
   // Socket links as /proc shows them.

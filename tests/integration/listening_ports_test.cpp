@@ -102,10 +102,9 @@ TEST(ListeningPortsIntegration, SnapshotThenOpenedAndClosedPortsOfThisProcess) {
     int type;
     std::string protocol, ip, family_name;
   };
-  for (const Case& c : {Case{AF_INET, SOCK_STREAM, "tcp", "127.0.0.1", "ipv4"},
-                        Case{AF_INET6, SOCK_STREAM, "tcp", "::1", "ipv6"},
-                        Case{AF_INET, SOCK_DGRAM, "udp", "127.0.0.1", "ipv4"},
-                        Case{AF_INET6, SOCK_DGRAM, "udp", "::1", "ipv6"}}) {
+  for (const Case& c :
+       {Case{AF_INET, SOCK_STREAM, "tcp", "127.0.0.1", "ipv4"}, Case{AF_INET6, SOCK_STREAM, "tcp", "::1", "ipv6"},
+        Case{AF_INET, SOCK_DGRAM, "udp", "127.0.0.1", "ipv4"}, Case{AF_INET6, SOCK_DGRAM, "udp", "::1", "ipv6"}}) {
     SCOPED_TRACE(c.protocol + " " + c.family_name);
     uint16_t port = 0;
     const int fd = BoundSocket(c.family, c.type, &port);

@@ -327,8 +327,8 @@ class NetworkAgent : public ::testing::TestWithParam<std::string> {
       const std::string log = agent_->Log();
       if (log.find("collector network: started") != std::string::npos) return;
       if (size_t at = log.find("collector network: not available here"); at != std::string::npos) {
-        FAIL() << "network.mode " << mode << ": the collector could not start: "
-               << log.substr(at, log.find('\n', at) - at)
+        FAIL() << "network.mode " << mode
+               << ": the collector could not start: " << log.substr(at, log.find('\n', at) - at)
                << (mode == "ebpf" ? "\n(the eBPF connection source, OpenEbpfConnectionSource in agent/platform/ebpf.h, "
                                     "is not available in this build or on this kernel)"
                                   : "");

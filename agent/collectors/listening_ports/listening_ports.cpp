@@ -18,8 +18,8 @@ constexpr SettingSpec kSettings[] = {
     {"interval", SettingType::kDuration, "5s",
      "How often the socket table is compared with the last one; a port open for less than this may be missed", 1'000,
      3'600'000},
-    {"max_ports", SettingType::kInt, "512",
-     "Ports listed in a snapshot at most; the rest are counted in ports_omitted", 1, 65536},
+    {"max_ports", SettingType::kInt, "512", "Ports listed in a snapshot at most; the rest are counted in ports_omitted",
+     1, 65536},
     {"include_loopback", SettingType::kBool, "true",
      "Report ports bound to loopback addresses only (127.0.0.0/8, ::1), reachable from this device alone"},
 };

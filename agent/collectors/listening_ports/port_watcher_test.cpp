@@ -33,11 +33,10 @@ SocketInfo Udp(uint64_t inode, uint16_t port, uint16_t remote_port = 0) {
 
 class PortWatcherTest : public ::testing::Test {
  protected:
-  PortWatcherTest() {
-    env_.SetFile("/etc/passwd", "root:x:0:0::/root:/bin/sh\nwww:x:33:33::/var/www:/bin/sh\n");
-  }
+  PortWatcherTest() { env_.SetFile("/etc/passwd", "root:x:0:0::/root:/bin/sh\nwww:x:33:33::/var/www:/bin/sh\n"); }
   void Own(int pid, uint64_t inode, const std::string& exe, int fd = 3) {
-    env_.SetLink("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd), "socket:[" + std::to_string(inode) + "]");
+    env_.SetLink("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd),
+                 "socket:[" + std::to_string(inode) + "]");
     env_.SetLink("/proc/" + std::to_string(pid) + "/exe", exe);
   }
 

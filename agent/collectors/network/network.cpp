@@ -28,8 +28,7 @@ constexpr SettingSpec kSettings[] = {
      "poll_interval), or auto (ebpf, else sock_diag)",
      0, 0, "auto|ebpf|sock_diag"},
     {"poll_interval", SettingType::kDuration, "1s",
-     "How often the socket table is dumped in sock_diag mode; connections shorter than this are missed", 100,
-     60'000},
+     "How often the socket table is dumped in sock_diag mode; connections shorter than this are missed", 100, 60'000},
     {"include_loopback", SettingType::kBool, "true",
      "Report connections to and from loopback addresses (127.0.0.0/8, ::1) and listens on them"},
     {"table_entries", SettingType::kInt, "4096",
@@ -58,7 +57,8 @@ class NetworkCollector final : public Collector {
         poll_interval_ms_(ctx.config.GetInt("network.poll_interval")),
         proc_root_(proc_root),
         users_(ctx.env, ctx.stats),
-        tracker_(ctx.env, ctx.stats, users_, MakeOptions(ctx, proc_root), [this](Event&& e) { EmitEvent(std::move(e)); }) {}
+        tracker_(ctx.env, ctx.stats, users_, MakeOptions(ctx, proc_root),
+                 [this](Event&& e) { EmitEvent(std::move(e)); }) {}
 
   NetworkCollector(CollectorContext& ctx, std::unique_ptr<ConnectionSource> given, std::string proc_root)
       : NetworkCollector(ctx, std::move(proc_root)) {
@@ -123,7 +123,8 @@ class NetworkCollector final : public Collector {
   Result<std::unique_ptr<ConnectionSource>> OpenSockDiag() {
     auto table = OpenSocketTable();
     if (!table.ok()) return Status::Unavailable("network: " + std::string(table.status().message()));
-    auto source = std::make_unique<SockDiagConnectionSource>(std::move(*table), ctx_.env, poll_interval_ms_, proc_root_);
+    auto source =
+        std::make_unique<SockDiagConnectionSource>(std::move(*table), ctx_.env, poll_interval_ms_, proc_root_);
     if (Status st = source->Baseline(); !st.ok())
       return Status::Unavailable("network: cannot dump the socket table: " + st.ToString());
     return std::unique_ptr<ConnectionSource>(std::move(source));

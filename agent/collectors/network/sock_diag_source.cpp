@@ -141,8 +141,9 @@ Status SockDiagConnectionSource::Dump(bool baseline, std::vector<ConnectionRecor
     return Status::Ok();
   }
   out->insert(out->end(), closes.begin(), closes.end());
-  std::stable_sort(opens.begin(), opens.end(),
-                   [](const Pending& a, const Pending& b) { return (a.kind == Kind::kListen) > (b.kind == Kind::kListen); });
+  std::stable_sort(opens.begin(), opens.end(), [](const Pending& a, const Pending& b) {
+    return (a.kind == Kind::kListen) > (b.kind == Kind::kListen);
+  });
   for (const Pending& p : opens) out->push_back(MakeRecord(p.kind, known_[p.inode]));
   return Status::Ok();
 }

@@ -53,7 +53,8 @@ class SockDiagSourceTest : public ::testing::Test {
   }
 
   void Own(int pid, uint64_t inode, int fd = 3) {
-    env_.SetLink("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd), "socket:[" + std::to_string(inode) + "]");
+    env_.SetLink("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd),
+                 "socket:[" + std::to_string(inode) + "]");
   }
 
   std::vector<ConnectionRecord> Scan() {
@@ -226,7 +227,7 @@ TEST_F(SockDiagSourceTest, UdpBoundIsListenConnectedIsConnectAndAPeerChangeClose
     }
   }
   client.remote = V4(192, 0, 2, 54, 53);  // connect(2) again, elsewhere
-  bound.remote = V4(192, 0, 2, 1, 7);      // the bound socket connects
+  bound.remote = V4(192, 0, 2, 1, 7);     // the bound socket connects
   table_->Set({Udp(1, V4(0, 0, 0, 0, 53)), client, server, bound});
   out = Scan();
   ASSERT_EQ(out.size(), 3u);

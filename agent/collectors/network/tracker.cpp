@@ -108,8 +108,9 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
       Owner owner = Resolve(r);
       const std::string image = owner.exe.empty() ? owner.comm : owner.exe;
       const std::string remote = FormatSocketAddress(r.family, r.remote.addr);
-      std::string key = outbound ? Join({"connect", image, remote, std::to_string(r.remote.port), ProtocolName(r.protocol)})
-                                 : Join({"accept", image, std::to_string(r.local.port), remote, ProtocolName(r.protocol)});
+      std::string key = outbound
+                            ? Join({"connect", image, remote, std::to_string(r.remote.port), ProtocolName(r.protocol)})
+                            : Join({"accept", image, std::to_string(r.local.port), remote, ProtocolName(r.protocol)});
       if (r.socket_id != 0) Remember(r.socket_id, Open{key, generation_, outbound, owner, {}});
       if (Merge(key, r, false)) return;  // the common case under load: no event to build
       Json data = BaseData(owner, r, true);
@@ -159,8 +160,8 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
         key = outbound ? Join({"close", "o", image, remote, std::to_string(r.remote.port), ProtocolName(r.protocol)})
                        : Join({"close", "i", image, std::to_string(r.local.port), remote, ProtocolName(r.protocol)});
       } else {
-        key = Join({"close", "?", image, FormatSocketAddress(r.family, r.local.addr), std::to_string(r.local.port), remote,
-                    std::to_string(r.remote.port), ProtocolName(r.protocol)});
+        key = Join({"close", "?", image, FormatSocketAddress(r.family, r.local.addr), std::to_string(r.local.port),
+                    remote, std::to_string(r.remote.port), ProtocolName(r.protocol)});
       }
       if (Merge(key, r, true)) return;
       Json data = BaseData(owner, r, true);

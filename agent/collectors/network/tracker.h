@@ -42,10 +42,10 @@
 namespace vigil::network {
 
 struct TrackerOptions {
-  int64_t interval_ms = 0;          // aggregation interval; 0: no aggregation
-  size_t aggregate_entries = 256;   // distinct aggregates held at once
-  size_t table_entries = 4096;      // open connections remembered
-  bool include_loopback = true;     // false: connections to or from 127/8, ::1 (and listens on them) are skipped
+  int64_t interval_ms = 0;         // aggregation interval; 0: no aggregation
+  size_t aggregate_entries = 256;  // distinct aggregates held at once
+  size_t table_entries = 4096;     // open connections remembered
+  bool include_loopback = true;    // false: connections to or from 127/8, ::1 (and listens on them) are skipped
   std::string proc_root = "/proc";
 };
 
@@ -86,7 +86,7 @@ class ConnectionTracker {
     uint64_t bytes_out = 0;
   };
   struct Open {
-    std::string key;        // its aggregate's key ("" when not aggregated)
+    std::string key;          // its aggregate's key ("" when not aggregated)
     uint64_t generation = 0;  // the interval it was counted in
     bool outbound = true;
     Owner owner;

@@ -56,7 +56,8 @@ class TrackerTest : public ::testing::Test {
     o.aggregate_entries = aggregates;
     o.table_entries = table;
     o.include_loopback = loopback;
-    tracker_ = std::make_unique<ConnectionTracker>(env_, stats_, users_, o, [this](Event&& e) { events_.push_back(std::move(e)); });
+    tracker_ = std::make_unique<ConnectionTracker>(env_, stats_, users_, o,
+                                                   [this](Event&& e) { events_.push_back(std::move(e)); });
     return *tracker_;
   }
 
@@ -181,7 +182,7 @@ TEST_F(TrackerTest, ConnectionsOfOneKeyAggregateWithTheBytesOfThoseClosedWithinT
   EXPECT_EQ(e.data["bytes_in"], 300);
   EXPECT_EQ(e.data["bytes_out"], 30);
   EXPECT_EQ(e.data["local_port"], 41001);  // the first connection's
-  EXPECT_TRUE(e.agg_key.empty());  // already aggregated: the core passes it through
+  EXPECT_TRUE(e.agg_key.empty());          // already aggregated: the core passes it through
 
   // The third closes in the next interval: a close event of its own, with its direction.
   t.Handle(Close(3, V4(10, 0, 0, 1, 41003), V4(192, 0, 2, 7, 443), 7, 8));
@@ -241,7 +242,7 @@ TEST_F(TrackerTest, AFullConnectionTableForgetsTheOldest) {
   t.Handle(Close(3, V4(10, 0, 0, 1, 41003), V4(192, 0, 2, 3, 443), 1, 2));
   ASSERT_EQ(events_.size(), 2u);
   EXPECT_FALSE(events_[0].data.contains("direction"));  // forgotten
-  EXPECT_EQ(events_[0].data["exe"], "/usr/bin/curl");    // still named from /proc
+  EXPECT_EQ(events_[0].data["exe"], "/usr/bin/curl");   // still named from /proc
   EXPECT_EQ(events_[1].data["direction"], "outbound");
 }
 

@@ -138,7 +138,8 @@ Status ParseReply(std::span<const uint8_t> data, ConnectionRecord::Protocol prot
         outcome->done = true;
         return KernelError(err, "request refused");
       }
-      if (nh.nlmsg_type == SOCK_DIAG_BY_FAMILY) VIGIL_RETURN_IF_ERROR(ParseSocket(payload, payload_len, off + NLMSG_HDRLEN, protocol, out));
+      if (nh.nlmsg_type == SOCK_DIAG_BY_FAMILY)
+        VIGIL_RETURN_IF_ERROR(ParseSocket(payload, payload_len, off + NLMSG_HDRLEN, protocol, out));
     }
     off += NLMSG_ALIGN(nh.nlmsg_len);
   }
@@ -156,9 +157,9 @@ class SockDiagTable final : public SocketTable {
     out->clear();
     for (uint8_t family : {uint8_t{4}, uint8_t{6}}) {
       if (query.tcp_states != 0)
-        VIGIL_RETURN_IF_ERROR(DumpOne(family, ConnectionRecord::Protocol::kTcp, query.tcp_states, query.tcp_bytes, out));
-      if (query.udp)
-        VIGIL_RETURN_IF_ERROR(DumpOne(family, ConnectionRecord::Protocol::kUdp, 0xffffffffu, false, out));
+        VIGIL_RETURN_IF_ERROR(
+            DumpOne(family, ConnectionRecord::Protocol::kTcp, query.tcp_states, query.tcp_bytes, out));
+      if (query.udp) VIGIL_RETURN_IF_ERROR(DumpOne(family, ConnectionRecord::Protocol::kUdp, 0xffffffffu, false, out));
     }
     return Status::Ok();
   }
@@ -187,11 +188,11 @@ class SockDiagTable final : public SocketTable {
     while (!outcome->done) {
       sockaddr_nl from{};
       socklen_t from_len = sizeof(from);
-      const ssize_t n =
-          recvfrom(fd_, buffer_.data(), buffer_.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+      const ssize_t n = recvfrom(fd_, buffer_.data(), buffer_.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
       if (n < 0) {
         if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return Status::IoError("sock_diag: no reply from the kernel in 5 s");
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+          return Status::IoError("sock_diag: no reply from the kernel in 5 s");
         return Status::IoError(std::string("sock_diag: receive: ") + std::strerror(errno));
       }
       if (from.nl_pid != 0) continue;  // only the kernel answers dumps

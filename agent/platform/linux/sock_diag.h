@@ -29,8 +29,8 @@
 namespace vigil::sockdiag {
 
 // The request datagram for one dump (family 4 or 6, protocol TCP or UDP).
-std::vector<uint8_t> BuildRequest(uint8_t family, ConnectionRecord::Protocol protocol, uint32_t states,
-                                  bool tcp_info, uint32_t seq);
+std::vector<uint8_t> BuildRequest(uint8_t family, ConnectionRecord::Protocol protocol, uint32_t states, bool tcp_info,
+                                  uint32_t seq);
 
 struct ParseOutcome {
   bool done = false;         // NLMSG_DONE seen: the dump is complete

@@ -156,9 +156,10 @@ TEST(SockDiagParse, ReadsIpv6AndUdpSocketsAcrossMessages) {
   b.inode = 99;
   std::vector<SocketInfo> out;
   ParseOutcome outcome;
-  ASSERT_TRUE(Parse(Concat({Message(SOCK_DIAG_BY_FAMILY, SocketPayload(a)), Message(SOCK_DIAG_BY_FAMILY, SocketPayload(b))}),
-                    &out, &outcome, Protocol::kUdp)
-                  .ok());
+  ASSERT_TRUE(
+      Parse(Concat({Message(SOCK_DIAG_BY_FAMILY, SocketPayload(a)), Message(SOCK_DIAG_BY_FAMILY, SocketPayload(b))}),
+            &out, &outcome, Protocol::kUdp)
+          .ok());
   EXPECT_FALSE(outcome.done);  // more datagrams follow
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].protocol, Protocol::kUdp);
@@ -195,8 +196,8 @@ TEST(SockDiagParse, SkipsMessagesOfAnotherRequestAndOtherTypes) {
   SocketSpec spec;
   std::vector<SocketInfo> out;
   ParseOutcome outcome;
-  ASSERT_TRUE(Parse(Concat({Message(SOCK_DIAG_BY_FAMILY, SocketPayload(spec), kSeq + 1),
-                            Message(NLMSG_NOOP, {}), Message(SOCK_DIAG_BY_FAMILY, SocketPayload(spec))}),
+  ASSERT_TRUE(Parse(Concat({Message(SOCK_DIAG_BY_FAMILY, SocketPayload(spec), kSeq + 1), Message(NLMSG_NOOP, {}),
+                            Message(SOCK_DIAG_BY_FAMILY, SocketPayload(spec))}),
                     &out, &outcome)
                   .ok());
   EXPECT_EQ(out.size(), 1u);
@@ -206,9 +207,9 @@ TEST(SockDiagParse, ReportsAnInterruptedDump) {
   SocketSpec spec;
   std::vector<SocketInfo> out;
   ParseOutcome outcome;
-  ASSERT_TRUE(Parse(Message(SOCK_DIAG_BY_FAMILY, SocketPayload(spec), kSeq, NLM_F_MULTI | NLM_F_DUMP_INTR), &out,
-                    &outcome)
-                  .ok());
+  ASSERT_TRUE(
+      Parse(Message(SOCK_DIAG_BY_FAMILY, SocketPayload(spec), kSeq, NLM_F_MULTI | NLM_F_DUMP_INTR), &out, &outcome)
+          .ok());
   EXPECT_TRUE(outcome.interrupted);
 }
 
@@ -259,7 +260,8 @@ TEST(SockDiagParse, MalformedRepliesNameTheOffsetAndKeepWhatCameBefore) {
     std::memcpy(m.data(), &len, 4);
     cases.push_back({"length below a header", m, "outside the datagram"});
   }
-  cases.push_back({"short inet_diag_msg", Message(SOCK_DIAG_BY_FAMILY, std::vector<uint8_t>(20, 0)), "inet_diag_msg needs"});
+  cases.push_back(
+      {"short inet_diag_msg", Message(SOCK_DIAG_BY_FAMILY, std::vector<uint8_t>(20, 0)), "inet_diag_msg needs"});
   {
     SocketSpec bad = spec;
     bad.family = 99;
