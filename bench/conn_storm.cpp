@@ -342,11 +342,7 @@ int Usage(const char* argv0) {
   return 2;
 }
 
-}  // namespace
-}  // namespace vigil::bench
-
-int main(int argc, char** argv) {
-  using namespace vigil::bench;
+int Main(int argc, char** argv) {
   std::string agent;
   int seconds = 10;
   int rounds = 5;
@@ -358,11 +354,9 @@ int main(int argc, char** argv) {
     if (a == "--agent" && value) {
       agent = value;
       ++i;
-    } else if (a == "--seconds" && ParseInt(value, 1, 3600, &seconds)) {
-      ++i;
-    } else if (a == "--rounds" && ParseInt(value, 1, 100, &rounds)) {
-      ++i;
-    } else if (a == "--workers" && ParseInt(value, 1, kMaxWorkers, &workers)) {
+    } else if ((a == "--seconds" && ParseInt(value, 1, 3600, &seconds)) ||
+               (a == "--rounds" && ParseInt(value, 1, 100, &rounds)) ||
+               (a == "--workers" && ParseInt(value, 1, kMaxWorkers, &workers))) {
       ++i;
     } else if (a == "--keep-temp") {
       keep_temp = true;
@@ -432,8 +426,8 @@ int main(int argc, char** argv) {
       const std::string& mode = modes[static_cast<size_t>(condition - 1)];
       ModeTotals& t = totals[mode];
       if (!t.error.empty()) continue;
-      const AgentSlice s = RunAgentSlice(agent, tmp + "/" + mode + "-" + std::to_string(r), mode, workers, slice_ms,
-                                         port, driver_exe, driver_comm);
+      const std::string dir = tmp + "/" + mode + "-" + std::to_string(r);
+      const AgentSlice s = RunAgentSlice(agent, dir, mode, workers, slice_ms, port, driver_exe, driver_comm);
       t.Add(s, r + 1);
       if (s.error.empty()) rates[mode] = s.storm.rate();
     }
@@ -530,3 +524,8 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   return e.ran() || s.ran() ? 0 : 1;
 }
+
+}  // namespace
+}  // namespace vigil::bench
+
+int main(int argc, char** argv) { return vigil::bench::Main(argc, argv); }

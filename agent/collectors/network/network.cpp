@@ -51,7 +51,7 @@ size_t RoundUpToPowerOfTwo(size_t v) {
 
 class NetworkCollector final : public Collector {
  public:
-  NetworkCollector(CollectorContext& ctx, std::string proc_root)
+  NetworkCollector(CollectorContext& ctx, const std::string& proc_root)
       : ctx_(ctx),
         mode_(ctx.config.GetString("network.mode")),
         poll_interval_ms_(ctx.config.GetInt("network.poll_interval")),
@@ -60,8 +60,8 @@ class NetworkCollector final : public Collector {
         tracker_(ctx.env, ctx.stats, users_, MakeOptions(ctx, proc_root),
                  [this](Event&& e) { EmitEvent(std::move(e)); }) {}
 
-  NetworkCollector(CollectorContext& ctx, std::unique_ptr<ConnectionSource> given, std::string proc_root)
-      : NetworkCollector(ctx, std::move(proc_root)) {
+  NetworkCollector(CollectorContext& ctx, std::unique_ptr<ConnectionSource> given, const std::string& proc_root)
+      : NetworkCollector(ctx, proc_root) {
     given_ = std::move(given);
     fixed_source_ = true;
   }
@@ -204,8 +204,8 @@ std::unique_ptr<Collector> Create(CollectorContext& ctx) { return std::make_uniq
 }  // namespace
 
 std::unique_ptr<Collector> NewNetworkCollector(CollectorContext& ctx, std::unique_ptr<ConnectionSource> source,
-                                               std::string proc_root) {
-  return std::make_unique<NetworkCollector>(ctx, std::move(source), std::move(proc_root));
+                                               const std::string& proc_root) {
+  return std::make_unique<NetworkCollector>(ctx, std::move(source), proc_root);
 }
 
 extern const CollectorDescriptor kDescriptor = {

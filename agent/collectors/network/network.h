@@ -30,6 +30,6 @@ extern const CollectorDescriptor kDescriptor;
 // scripted source in tests). If the source fails, the collector stops (no fallback).
 // `proc_root` is where owners' /proc entries are read (a FakeEnv tree in tests).
 std::unique_ptr<Collector> NewNetworkCollector(CollectorContext& ctx, std::unique_ptr<ConnectionSource> source,
-                                               std::string proc_root = "/proc");
+                                               const std::string& proc_root = "/proc");
 
 }  // namespace vigil::network

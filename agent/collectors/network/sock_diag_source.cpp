@@ -92,7 +92,7 @@ Status SockDiagConnectionSource::Dump(bool baseline, std::vector<ConnectionRecor
     Tracked t;
     if (auto it = known_.find(s.inode); it != known_.end()) {
       if (it->second.info.cookie == s.cookie) {
-        t = std::move(it->second);
+        t = it->second;
       } else if (it->second.role == Role::kConnection) {  // the inode was reused: the old socket closed
         closes.push_back(MakeRecord(Kind::kClose, it->second));
       }
@@ -110,7 +110,7 @@ Status SockDiagConnectionSource::Dump(bool baseline, std::vector<ConnectionRecor
     }
     t.info = s;
     t.role = role;
-    next.emplace(s.inode, std::move(t));
+    next.emplace(s.inode, t);
   }
   for (const auto& [inode, t] : known_) {
     if (t.role == Role::kConnection) closes.push_back(MakeRecord(Kind::kClose, t));
