@@ -48,12 +48,18 @@ inline constexpr int kLoginOriginCount = 6;
 // "auth_log", "journal", "syslog", "utmp", "wtmp", "btmp".
 constexpr std::string_view LoginOriginName(LoginOrigin origin) {
   switch (origin) {
-    case LoginOrigin::kAuthLog: return "auth_log";
-    case LoginOrigin::kJournal: return "journal";
-    case LoginOrigin::kSyslog: return "syslog";
-    case LoginOrigin::kUtmp: return "utmp";
-    case LoginOrigin::kWtmp: return "wtmp";
-    case LoginOrigin::kBtmp: return "btmp";
+    case LoginOrigin::kAuthLog:
+      return "auth_log";
+    case LoginOrigin::kJournal:
+      return "journal";
+    case LoginOrigin::kSyslog:
+      return "syslog";
+    case LoginOrigin::kUtmp:
+      return "utmp";
+    case LoginOrigin::kWtmp:
+      return "wtmp";
+    case LoginOrigin::kBtmp:
+      return "btmp";
   }
   return "";
 }
@@ -86,8 +92,8 @@ struct LoginSourceOptions {
   std::vector<std::string> journal_identifiers;
   std::string journal_directory;  // "" = the system journal; else only the files of this directory
   std::string syslog_socket;
-  size_t max_line_bytes = 8192;   // longer lines and datagrams are cut (counted lines_truncated)
-  int check_interval_ms = 10'000; // safety check of every path (missed or overflowed inotify events)
+  size_t max_line_bytes = 8192;    // longer lines and datagrams are cut (counted lines_truncated)
+  int check_interval_ms = 10'000;  // safety check of every path (missed or overflowed inotify events)
   // Where the source counts what it does (log_rotations, log_truncations, lines_truncated,
   // input_read_errors, inotify_overflows); may be null.
   CollectorStats* stats = nullptr;

@@ -50,16 +50,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string host;
     CheckString(UtmpSourceIp(*r, &host), kMaxFieldBytes);
   }
+  uint64_t repeats = 0;
+  if (ParseLastMessageRepeated(in, &repeats) && repeats == 0) std::abort();
   CheckString(CleanText(in), kMaxFieldBytes);
   (void)NormalizeIp(in);
 
   // The tracker over every kind of input, with and without an auth log in use.
   vigil::CollectorStats stats("login");
-  for (uint32_t in_use : {vigil::LoginOriginBit(vigil::LoginOrigin::kAuthLog),
-                          vigil::LoginOriginBit(vigil::LoginOrigin::kUtmp)}) {
+  for (uint32_t in_use :
+       {vigil::LoginOriginBit(vigil::LoginOrigin::kAuthLog), vigil::LoginOriginBit(vigil::LoginOrigin::kUtmp)}) {
     TrackerOptions options;
     options.max_repeat = 3;
-    LoginTracker tracker(stats, [](vigil::Event&& e) { (void)vigil::EventToJsonLine(e); }, options);
+    LoginTracker tracker(
+        stats, [](vigil::Event&& e) { (void)vigil::EventToJsonLine(e); }, options);
     tracker.SetInUse(in_use);
     for (int origin = 0; origin < vigil::kLoginOriginCount; ++origin) {
       vigil::LoginInput input;

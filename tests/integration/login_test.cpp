@@ -210,10 +210,28 @@ class TestUser {
 
 // Runs one ssh login with a password; returns ssh's exit code (0: logged in and ran `true`).
 int SshLogin(uint16_t port, const std::string& user, const std::string& password) {
-  return RunToEnd({"/usr/bin/sshpass", "-p", password, "/usr/bin/ssh", "-o", "StrictHostKeyChecking=no", "-o",
-              "UserKnownHostsFile=/dev/null", "-o", "PreferredAuthentications=password", "-o",
-              "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1", "-o", "LogLevel=ERROR", "-o",
-              "BatchMode=no", "-p", std::to_string(port), user + "@127.0.0.1", "true"});
+  return RunToEnd({"/usr/bin/sshpass",
+                   "-p",
+                   password,
+                   "/usr/bin/ssh",
+                   "-o",
+                   "StrictHostKeyChecking=no",
+                   "-o",
+                   "UserKnownHostsFile=/dev/null",
+                   "-o",
+                   "PreferredAuthentications=password",
+                   "-o",
+                   "PubkeyAuthentication=no",
+                   "-o",
+                   "NumberOfPasswordPrompts=1",
+                   "-o",
+                   "LogLevel=ERROR",
+                   "-o",
+                   "BatchMode=no",
+                   "-p",
+                   std::to_string(port),
+                   user + "@127.0.0.1",
+                   "true"});
 }
 
 TEST(LoginIntegration, RealSshdFailuresAndSuccessFromItsLog) {
@@ -230,11 +248,11 @@ TEST(LoginIntegration, RealSshdFailuresAndSuccessFromItsLog) {
   const uint16_t port = FreeLoopbackPort();
   ASSERT_NE(port, 0);
   WriteFile(dir / "sshd_config",
-            "Port " + std::to_string(port) +
-                "\nListenAddress 127.0.0.1\nHostKey " + (dir / "host_key") +
+            "Port " + std::to_string(port) + "\nListenAddress 127.0.0.1\nHostKey " + (dir / "host_key") +
                 "\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\nPubkeyAuthentication no\n"
                 "UsePAM no\nUseDNS no\nPermitRootLogin no\nMaxAuthTries 10\nPidFile none\nLogLevel INFO\n"
-                "AllowUsers " + user.name() + " nosuch-vigil-user\n");
+                "AllowUsers " +
+                user.name() + " nosuch-vigil-user\n");
   mkdir("/run/sshd", 0755);  // the privilege separation directory sshd insists on
   const std::string log = dir / "sshd.log";
   WriteFile(log, "Failed password for history from 192.0.2.1 port 1 ssh2\n");  // before the agent: never read
@@ -257,10 +275,10 @@ TEST(LoginIntegration, RealSshdFailuresAndSuccessFromItsLog) {
   for (int i = 0; i < kWrong; ++i) EXPECT_NE(SshLogin(port, user.name(), "wrong-" + std::to_string(i)), 0);
   EXPECT_NE(SshLogin(port, "nosuch-vigil-user", "whatever"), 0);
   ASSERT_EQ(SshLogin(port, user.name(), user.password()), 0) << "the right password was refused; sshd log:\n"
-                                                            << std::ifstream(log).rdbuf();
+                                                             << std::ifstream(log).rdbuf();
 
-  auto success = agent->WaitFor(
-      [&](const json& e) { return IsLogin(e, "success") && Str(e, "user") == user.name(); }, kWait);
+  auto success =
+      agent->WaitFor([&](const json& e) { return IsLogin(e, "success") && Str(e, "user") == user.name(); }, kWait);
   ASSERT_TRUE(success.has_value()) << "no success event; agent log:\n"
                                    << agent->Log() << "\nsshd log:\n"
                                    << std::ifstream(log).rdbuf();
@@ -270,8 +288,8 @@ TEST(LoginIntegration, RealSshdFailuresAndSuccessFromItsLog) {
   EXPECT_EQ(Str(*success, "service"), "sshd");
   EXPECT_EQ(Str(*success, "result"), "accepted");
   EXPECT_EQ(Str(*success, "source"), "auth_log");
-  auto logout = agent->WaitFor(
-      [&](const json& e) { return IsLogin(e, "logout") && Str(e, "user") == user.name(); }, kWait);
+  auto logout =
+      agent->WaitFor([&](const json& e) { return IsLogin(e, "logout") && Str(e, "user") == user.name(); }, kWait);
   ASSERT_TRUE(logout.has_value()) << "no logout event; sshd log:\n" << std::ifstream(log).rdbuf();
   EXPECT_EQ((*logout)["data"].value("source_port", -1), (*success)["data"].value("source_port", -2));
   EXPECT_TRUE((*logout)["data"].contains("duration_s"));
@@ -299,8 +317,8 @@ TEST(LoginIntegration, RealSshdFailuresAndSuccessFromItsLog) {
   EXPECT_EQ(user_failures, kWrong);
   EXPECT_EQ(invalid_failures, 1);
   EXPECT_EQ(other, 0) << "failures of nobody this test tried (the history line must not be read)";
-  auto invalid = agent->WaitFor(
-      [&](const json& e) { return IsLogin(e, "failure") && Str(e, "user") == "nosuch-vigil-user"; }, 1s);
+  auto invalid =
+      agent->WaitFor([&](const json& e) { return IsLogin(e, "failure") && Str(e, "user") == "nosuch-vigil-user"; }, 1s);
   ASSERT_TRUE(invalid.has_value());
   EXPECT_EQ((*invalid)["data"].value("invalid_user", false), true);
 
@@ -330,8 +348,7 @@ TEST(LoginIntegration, TailsTheAuthLogAcrossRotationReadingEachLineOnce) {
     AppendFile(path, SshdLine(user, static_cast<int>(expected.size())));
   };
   auto wait_for = [&](const std::string& user) {
-    return agent
-        ->WaitFor([&](const json& e) { return IsLogin(e, "failure") && Str(e, "user") == user; }, kWait)
+    return agent->WaitFor([&](const json& e) { return IsLogin(e, "failure") && Str(e, "user") == user; }, kWait)
         .has_value();
   };
   write(log, "before-1");
@@ -362,9 +379,12 @@ TEST(LoginIntegration, TailsTheAuthLogAcrossRotationReadingEachLineOnce) {
   for (const std::string& user : expected) EXPECT_EQ(seen[user], 1) << user;
   EXPECT_EQ(seen.count("history"), 0u) << "lines written before the agent started are not read";
   EXPECT_EQ(seen.size(), expected.size());
-  ASSERT_TRUE(WaitForStats(*agent, [](const json& c) {
-    return c["counters"].value("log_rotations", 0) >= 2 && c["counters"].value("log_truncations", 0) >= 1;
-  })) << "rotations and truncations not counted: " << LoginStats(*agent).dump();
+  ASSERT_TRUE(WaitForStats(*agent,
+                           [](const json& c) {
+                             return c["counters"].value("log_rotations", 0) >= 2 &&
+                                    c["counters"].value("log_truncations", 0) >= 1;
+                           }))
+      << "rotations and truncations not counted: " << LoginStats(*agent).dump();
   StopAndValidate(*agent);
 }
 
@@ -392,7 +412,7 @@ TEST(LoginIntegration, ReadsSyslogDatagramsOnItsSocket) {
 
   // RFC 3164 from util-linux logger, as a local program's syslog(3) would send it.
   ASSERT_EQ(RunToEnd({"/usr/bin/logger", "-u", sock, "--rfc3164", "-t", "sshd", "-p", "authpriv.info",
-                 "Failed password for invalid user sock-a from 198.51.100.61 port 4100 ssh2"}),
+                      "Failed password for invalid user sock-a from 198.51.100.61 port 4100 ssh2"}),
             0);
   auto a = agent->WaitFor([](const json& e) { return IsLogin(e, "failure") && Str(e, "user") == "sock-a"; }, kWait);
   ASSERT_TRUE(a.has_value()) << agent->Log();
@@ -401,10 +421,12 @@ TEST(LoginIntegration, ReadsSyslogDatagramsOnItsSocket) {
   EXPECT_EQ((*a)["data"].value("invalid_user", false), true);
 
   // RFC 5424, dropbear; and rsyslog-style repeats counting three.
-  ASSERT_TRUE(SendDatagram(sock, "<86>1 2025-02-03T04:05:06.789Z router dropbear 321 - - Bad password attempt for "
-                                 "'sock-b' from ::ffff:198.51.100.62:5100"));
-  ASSERT_TRUE(SendDatagram(sock, "<86>Feb  3 04:05:07 sshd[77]: message repeated 3 times: [ Failed password for "
-                                 "sock-c from 198.51.100.63 port 5200 ssh2]"));
+  ASSERT_TRUE(SendDatagram(sock,
+                           "<86>1 2025-02-03T04:05:06.789Z router dropbear 321 - - Bad password attempt for "
+                           "'sock-b' from ::ffff:198.51.100.62:5100"));
+  ASSERT_TRUE(SendDatagram(sock,
+                           "<86>Feb  3 04:05:07 sshd[77]: message repeated 3 times: [ Failed password for "
+                           "sock-c from 198.51.100.63 port 5200 ssh2]"));
   ASSERT_TRUE(SendDatagram(sock, "this is not a syslog frame"));
   ASSERT_TRUE(SendDatagram(sock, "<86>Feb  3 04:05:08 su[78]: (to root) sock-d on pts/9"));
   auto d = agent->WaitFor([](const json& e) { return IsLogin(e, "success") && Str(e, "by_user") == "sock-d"; }, kWait);
@@ -476,7 +498,8 @@ TEST(LoginIntegration, WtmpAndBtmpReportWhenNoAuthLogIsRead) {
   EXPECT_EQ(Str(*early, "user"), "already-in");
 
   AppendFile(btmp, Record(6, 4343, "ssh:notty", "btmp-user", "192.0.2.78"));
-  auto bad = agent->WaitFor([](const json& e) { return IsLogin(e, "failure") && Str(e, "user") == "btmp-user"; }, kWait);
+  auto bad =
+      agent->WaitFor([](const json& e) { return IsLogin(e, "failure") && Str(e, "user") == "btmp-user"; }, kWait);
   ASSERT_TRUE(bad.has_value()) << agent->Log();
   EXPECT_EQ(Str(*bad, "source"), "btmp");
   EXPECT_EQ(Str(*bad, "service"), "sshd");
@@ -522,14 +545,14 @@ constexpr const char* kJournalRemote = "/lib/systemd/systemd-journal-remote";
 bool WriteJournalEntry(const std::string& dir, const std::string& file, const std::string& identifier, int pid,
                        const std::string& message) {
   static int n = 0;
-  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const auto now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   const std::string path = dir + "/entry" + std::to_string(++n) + ".export";
-  WriteFile(path, "__REALTIME_TIMESTAMP=" + std::to_string(now_us) + "\n__MONOTONIC_TIMESTAMP=" +
-                      std::to_string(now_us) + "\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=it\n" +
-                      "SYSLOG_IDENTIFIER=" + identifier + "\n_PID=" + std::to_string(pid) + "\nMESSAGE=" + message +
-                      "\n\n");
+  WriteFile(path,
+            "__REALTIME_TIMESTAMP=" + std::to_string(now_us) + "\n__MONOTONIC_TIMESTAMP=" + std::to_string(now_us) +
+                "\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=it\n" + "SYSLOG_IDENTIFIER=" + identifier +
+                "\n_PID=" + std::to_string(pid) + "\nMESSAGE=" + message + "\n\n");
   return RunToEnd({kJournalRemote, "--output=" + file, "--split-mode=none", path}) == 0;
 }
 
@@ -540,14 +563,16 @@ TEST(LoginIntegration, ReadsTheJournalFromItsEnd) {
   const std::string jdir = dir / "journal";
   mkdir(jdir.c_str(), 0755);
   const std::string file = jdir + "/test.journal";
-  ASSERT_TRUE(WriteJournalEntry(dir.path(), file, "sshd", 10, "Failed password for jr-history from 192.0.2.1 port 1 ssh2"));
+  ASSERT_TRUE(
+      WriteJournalEntry(dir.path(), file, "sshd", 10, "Failed password for jr-history from 192.0.2.1 port 1 ssh2"));
   auto agent = StartAgent(LoginConfig({{"journal", "on"}, {"journal_directory", jdir}}));
   ASSERT_NE(agent, nullptr);
   ASSERT_TRUE(WaitForStats(*agent, [](const json& c) { return c.value("source", "") == "journal"; }))
       << "the journal is not in use; agent log:\n"
       << agent->Log();
 
-  ASSERT_TRUE(WriteJournalEntry(dir.path(), file, "cron", 11, "Failed password for jr-cron from 192.0.2.2 port 2 ssh2"));
+  ASSERT_TRUE(
+      WriteJournalEntry(dir.path(), file, "cron", 11, "Failed password for jr-cron from 192.0.2.2 port 2 ssh2"));
   ASSERT_TRUE(WriteJournalEntry(dir.path(), file, "sshd-session", 12,
                                 "Accepted password for jr-user from 192.0.2.3 port 3 ssh2"));
   auto in = agent->WaitFor([](const json& e) { return IsLogin(e, "success") && Str(e, "user") == "jr-user"; }, kWait);

@@ -1,6 +1,7 @@
 #include "agent/collectors/login/login.h"
 
 #include <atomic>
+#include <iterator>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -43,8 +44,8 @@ constexpr SettingSpec kSettings[] = {
 };
 
 // The programs whose journal entries are read.
-const std::vector<std::string> kJournalIdentifiers = {"sshd", "sshd-session", "sshd-auth", "dropbear",
-                                                      "login", "su", "sudo"};
+constexpr std::string_view kJournalIdentifiers[] = {"sshd",  "sshd-session", "sshd-auth", "dropbear",
+                                                    "login", "su",           "sudo"};
 
 // Stop interrupts a Read at once: the timeout only bounds how long the thread sleeps when
 // nothing happens (the source wakes earlier for its own safety check).
@@ -66,9 +67,10 @@ class LoginCollector final : public Collector {
   LoginCollector(CollectorContext& ctx, std::unique_ptr<LoginSource> given)
       : ctx_(ctx),
         given_(std::move(given)),
-        tracker_(ctx.stats, [this](Event&& e) { ctx_.Emit(std::move(e)); },
-                 TrackerOptions{static_cast<uint64_t>(ctx.config.GetInt("login.max_repeat")),
-                                static_cast<size_t>(ctx.config.GetInt("login.session_entries"))}) {}
+        tracker_(
+            ctx.stats, [this](Event&& e) { ctx_.Emit(std::move(e)); },
+            TrackerOptions{static_cast<uint64_t>(ctx.config.GetInt("login.max_repeat")),
+                           static_cast<size_t>(ctx.config.GetInt("login.session_entries"))}) {}
 
   ~LoginCollector() override { Stop(); }
 
@@ -155,10 +157,10 @@ Result<LoginSourceOptions> SourceOptionsFromConfig(const Config& config) {
     const char* key;
     std::string* value;
   };
-  for (const PathKey& p : {PathKey{"login.auth_log", &o.auth_log}, PathKey{"login.utmp", &o.utmp},
-                           PathKey{"login.wtmp", &o.wtmp}, PathKey{"login.btmp", &o.btmp},
-                           PathKey{"login.journal_directory", &o.journal_directory},
-                           PathKey{"login.syslog_socket", &o.syslog_socket}}) {
+  for (const PathKey& p :
+       {PathKey{"login.auth_log", &o.auth_log}, PathKey{"login.utmp", &o.utmp}, PathKey{"login.wtmp", &o.wtmp},
+        PathKey{"login.btmp", &o.btmp}, PathKey{"login.journal_directory", &o.journal_directory},
+        PathKey{"login.syslog_socket", &o.syslog_socket}}) {
     *p.value = config.GetString(p.key);
     if (!p.value->empty() && p.value->front() != '/')
       return Status::InvalidArgument(std::string("key '") + p.key + "': '" + *p.value +
@@ -166,7 +168,7 @@ Result<LoginSourceOptions> SourceOptionsFromConfig(const Config& config) {
   }
   const std::string& journal = config.GetString("login.journal");
   o.journal = journal == "on" ? JournalMode::kOn : journal == "off" ? JournalMode::kOff : JournalMode::kAuto;
-  o.journal_identifiers = kJournalIdentifiers;
+  o.journal_identifiers.assign(std::begin(kJournalIdentifiers), std::end(kJournalIdentifiers));
   return o;
 }
 
@@ -176,8 +178,9 @@ std::unique_ptr<Collector> NewLoginCollector(CollectorContext& ctx, std::unique_
 
 extern const CollectorDescriptor kDescriptor = {
     .name = "login",
-    .help = "Logins: success, failure and logout, from the auth log (file, journal or syslog socket) and "
-            "utmp/wtmp/btmp.",
+    .help =
+        "Logins: success, failure and logout, from the auth log (file, journal or syslog socket) and "
+        "utmp/wtmp/btmp.",
     .default_priority = Priority::kHigh,
     .settings = kSettings,
     .factory = &Create,

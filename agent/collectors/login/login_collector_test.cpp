@@ -43,7 +43,8 @@ class LoginCollectorTest : public ::testing::Test {
   void SetUp() override {
     schema_.AddSection("login", "", kDescriptor.settings);
     config_ = Config::Defaults(schema_);
-    ctx_ = std::make_unique<CollectorContext>(CollectorContext{config_, env_, bus_, scheduler_, stats_, Priority::kHigh});
+    ctx_ =
+        std::make_unique<CollectorContext>(CollectorContext{config_, env_, bus_, scheduler_, stats_, Priority::kHigh});
   }
 
   std::optional<Event> WaitFor(const std::function<bool(const Event&)>& pred) {
@@ -92,8 +93,8 @@ TEST(LoginSettings, PathsMustBeAbsolute) {
 }
 
 TEST_F(LoginCollectorTest, EmitsEventsFromItsSourceAndReportsTheInputsInUse) {
-  auto source = std::make_unique<FakeLoginSource>(LoginOriginBit(LoginOrigin::kAuthLog) |
-                                                  LoginOriginBit(LoginOrigin::kWtmp));
+  auto source =
+      std::make_unique<FakeLoginSource>(LoginOriginBit(LoginOrigin::kAuthLog) | LoginOriginBit(LoginOrigin::kWtmp));
   FakeLoginSource* fake = source.get();
   auto c = NewLoginCollector(*ctx_, std::move(source));
   ASSERT_TRUE(c->Start().ok());
@@ -168,7 +169,8 @@ TEST_F(LoginCollectorTest, AFullBusIsCountedAsDropped) {
   FakeLoginSource* fake = source.get();
   auto c = NewLoginCollector(ctx, std::move(source));
   ASSERT_TRUE(c->Start().ok());
-  fake->PushLine("Mar  3 07:41:09 gw sshd[1]: message repeated 40 times: [ Failed password for root from 192.0.2.7 port 1 ssh2]");
+  fake->PushLine(
+      "Mar  3 07:41:09 gw sshd[1]: message repeated 40 times: [ Failed password for root from 192.0.2.7 port 1 ssh2]");
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (stats_.collected.load() < 40 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   c->Stop();

@@ -113,8 +113,8 @@ bool IsRfc3164Time(string_view s) {
 bool SkipTimestamp(string_view& s) {
   if (IsRfc3164Time(s)) {
     s.remove_prefix(15);
-  } else if (s.size() >= 24 && IsWeekday(s.substr(0, 3)) && s[3] == ' ' && IsRfc3164Time(s.substr(4)) &&
-             s[19] == ' ' && IsDigit(s[20]) && IsDigit(s[21]) && IsDigit(s[22]) && IsDigit(s[23])) {
+  } else if (s.size() >= 24 && IsWeekday(s.substr(0, 3)) && s[3] == ' ' && IsRfc3164Time(s.substr(4)) && s[19] == ' ' &&
+             IsDigit(s[20]) && IsDigit(s[21]) && IsDigit(s[22]) && IsDigit(s[23])) {
     s.remove_prefix(24);
   } else if (s.size() >= 20 && IsDigit(s[0]) && IsDigit(s[1]) && IsDigit(s[2]) && IsDigit(s[3]) && s[4] == '-' &&
              IsDigit(s[5]) && IsDigit(s[6]) && s[7] == '-' && IsDigit(s[8]) && IsDigit(s[9]) && s[10] == 'T' &&
@@ -307,21 +307,63 @@ ParsedMessage ParseSshd(string_view m) {
     l.user = CleanText(head.substr(0, sp));
     return Event(std::move(l));
   }
-  if (StartsWithAny(m, {"Invalid user ", "User ", "Disconnected from ", "Disconnecting", "Connection closed by",
-                        "Connection reset by", "Received disconnect from", "Server listening on", "Received signal",
-                        "Received SIGHUP", "Connection from ", "error: ", "fatal: ", "debug", "Starting session",
-                        "Close session", "Postponed ", "Partial ", "Timeout before authentication",
-                        "banner exchange", "Unable to negotiate", "User child is on pid", "Transferred:",
-                        "Exiting on signal", "Did not receive identification", "Bad protocol version",
-                        "Protocol major versions differ", "kex_exchange_identification", "ssh_dispatch_run_fatal",
-                        "maximum authentication attempts exceeded", "Authentication refused", "Accepted key ",
-                        "Failed to ", "subsystem request", "syslogin_perform_logout", "reverse mapping checking",
-                        "Nasty PTR record", "Address ", "drop connection", "beginning MaxStartups",
-                        "exited MaxStartups", "srclimit_penalise", "Set /proc/self/oom_score_adj",
-                        "Not allowed at this time", "Attempt to write login records", "rexec line",
-                        "Missing privilege separation directory", "Could not chdir", "Read error from remote host",
-                        "Unable to open env file", "Accepted certificate", "Unknown", "Change of username",
-                        "Authentication tried for", "input_userauth_request", "userauth_", "pam_"})) {
+  if (StartsWithAny(m, {"Invalid user ",
+                        "User ",
+                        "Disconnected from ",
+                        "Disconnecting",
+                        "Connection closed by",
+                        "Connection reset by",
+                        "Received disconnect from",
+                        "Server listening on",
+                        "Received signal",
+                        "Received SIGHUP",
+                        "Connection from ",
+                        "error: ",
+                        "fatal: ",
+                        "debug",
+                        "Starting session",
+                        "Close session",
+                        "Postponed ",
+                        "Partial ",
+                        "Timeout before authentication",
+                        "banner exchange",
+                        "Unable to negotiate",
+                        "User child is on pid",
+                        "Transferred:",
+                        "Exiting on signal",
+                        "Did not receive identification",
+                        "Bad protocol version",
+                        "Protocol major versions differ",
+                        "kex_exchange_identification",
+                        "ssh_dispatch_run_fatal",
+                        "maximum authentication attempts exceeded",
+                        "Authentication refused",
+                        "Accepted key ",
+                        "Failed to ",
+                        "subsystem request",
+                        "syslogin_perform_logout",
+                        "reverse mapping checking",
+                        "Nasty PTR record",
+                        "Address ",
+                        "drop connection",
+                        "beginning MaxStartups",
+                        "exited MaxStartups",
+                        "srclimit_penalise",
+                        "Set /proc/self/oom_score_adj",
+                        "Not allowed at this time",
+                        "Attempt to write login records",
+                        "rexec line",
+                        "Missing privilege separation directory",
+                        "Could not chdir",
+                        "Read error from remote host",
+                        "Unable to open env file",
+                        "Accepted certificate",
+                        "Unknown",
+                        "Change of username",
+                        "Authentication tried for",
+                        "input_userauth_request",
+                        "userauth_",
+                        "pam_"})) {
     return Known();
   }
   return NotUnderstood();
@@ -333,13 +375,13 @@ ParsedMessage ParseDropbear(string_view m) {
   string_view rest = m;
   // Older versions start messages in lower case: compare the prefixes case-insensitively.
   const bool bad = IConsume(rest, "Bad password attempt for '") || IConsume(rest, "Bad PAM password attempt for '");
-  const bool ok = !bad && (IConsume(rest, "Password auth succeeded for '") ||
-                           IConsume(rest, "PAM password auth succeeded for '"));
+  const bool ok =
+      !bad && (IConsume(rest, "Password auth succeeded for '") || IConsume(rest, "PAM password auth succeeded for '"));
   if (bad || ok) {
     size_t from = rest.rfind("' from ");
     if (from == kNpos) return NotUnderstood();
-    Login l = Make(Service::kDropbear, ok ? Action::kSuccess : Action::kFailure,
-                   ok ? Outcome::kAccepted : Outcome::kFailed);
+    Login l =
+        Make(Service::kDropbear, ok ? Action::kSuccess : Action::kFailure, ok ? Outcome::kAccepted : Outcome::kFailed);
     if (!SetHostPort(rest.substr(from + 7), &l)) return NotUnderstood();
     l.user = CleanText(rest.substr(0, from));
     l.method = "password";
@@ -363,7 +405,8 @@ ParsedMessage ParseDropbear(string_view m) {
     size_t from = rest.rfind(" from ");
     if (from == kNpos || !SetHostPort(rest.substr(from + 6), &l)) return NotUnderstood();
     string_view user = TrimSpaces(rest.substr(0, from));
-    if (user.size() >= 2 && user.front() == '\'' && user.back() == '\'') l.user = CleanText(user.substr(1, user.size() - 2));
+    if (user.size() >= 2 && user.front() == '\'' && user.back() == '\'')
+      l.user = CleanText(user.substr(1, user.size() - 2));
     return Event(std::move(l));
   }
   if (IConsume(rest, "Exit (")) {
@@ -649,11 +692,16 @@ ParsedMessage ParseOne(Service service, bool is_login_program, string_view m) {
   if (!is_login_program) return ParsedMessage{MessageKind::kOtherProgram, {}};
   if (StartsWith(m, "pam_")) return ParsePam(service, m);
   switch (service) {
-    case Service::kSshd: return ParseSshd(m);
-    case Service::kDropbear: return ParseDropbear(m);
-    case Service::kLogin: return ParseLogin(m);
-    case Service::kSu: return ParseSu(m);
-    case Service::kSudo: return ParseSudo(m);
+    case Service::kSshd:
+      return ParseSshd(m);
+    case Service::kDropbear:
+      return ParseDropbear(m);
+    case Service::kLogin:
+      return ParseLogin(m);
+    case Service::kSu:
+      return ParseSu(m);
+    case Service::kSudo:
+      return ParseSudo(m);
     case Service::kUnknown: {
       // No tag (sshd -E writes bare lines): the OpenSSH and dropbear forms, by content.
       ParsedMessage ssh = ParseSshd(m);
@@ -670,33 +718,56 @@ ParsedMessage ParseOne(Service service, bool is_login_program, string_view m) {
 
 std::string_view ActionName(Action a) {
   switch (a) {
-    case Action::kSuccess: return "success";
-    case Action::kFailure: return "failure";
-    case Action::kLogout: return "logout";
+    case Action::kSuccess:
+      return "success";
+    case Action::kFailure:
+      return "failure";
+    case Action::kLogout:
+      return "logout";
   }
   return "failure";
 }
 
 std::string_view ServiceName(Service s) {
   switch (s) {
-    case Service::kUnknown: return "";
-    case Service::kSshd: return "sshd";
-    case Service::kDropbear: return "dropbear";
-    case Service::kLogin: return "login";
-    case Service::kSu: return "su";
-    case Service::kSudo: return "sudo";
+    case Service::kUnknown:
+      return "";
+    case Service::kSshd:
+      return "sshd";
+    case Service::kDropbear:
+      return "dropbear";
+    case Service::kLogin:
+      return "login";
+    case Service::kSu:
+      return "su";
+    case Service::kSudo:
+      return "sudo";
   }
   return "";
 }
 
 std::string_view OutcomeName(Outcome o) {
   switch (o) {
-    case Outcome::kAccepted: return "accepted";
-    case Outcome::kFailed: return "failed";
-    case Outcome::kDenied: return "denied";
-    case Outcome::kClosed: return "closed";
+    case Outcome::kAccepted:
+      return "accepted";
+    case Outcome::kFailed:
+      return "failed";
+    case Outcome::kDenied:
+      return "denied";
+    case Outcome::kClosed:
+      return "closed";
   }
   return "failed";
+}
+
+bool ParseLastMessageRepeated(std::string_view message, uint64_t* n) {
+  message = DropLineEnd(message);
+  if (!Consume(message, "last message repeated ") || !EndsWith(message, " times")) return false;
+  message.remove_suffix(6);
+  uint64_t v = 0;
+  if (!ParseNumber(message, 9, &v) || v == 0) return false;
+  *n = v;
+  return true;
 }
 
 Service ServiceOfProgram(std::string_view program, bool* is_login_program) {

@@ -32,7 +32,8 @@
 //      su              util-linux su, shadow and BusyBox su
 //      sudo            USER : [REASON ; ]TTY=... ; PWD=... ; USER=... ; COMMAND=...
 //      (no program)    the OpenSSH and dropbear forms, recognised by their content
-//    rsyslog's `message repeated N times: [ MESSAGE]` stands for N more of MESSAGE. PAM
+//    rsyslog's `message repeated N times: [ MESSAGE]` stands for N more of MESSAGE (and
+//    sysklogd's untagged `last message repeated N times` for N more of the line before). PAM
 //    `session closed for user` lines of login, su and sudo are logouts; other pam_* lines are
 //    known and not events (the program's own line reports the attempt).
 //
@@ -54,7 +55,7 @@
 
 namespace vigil::login {
 
-inline constexpr size_t kMaxFieldBytes = 256;    // user, host, tty, method, ...
+inline constexpr size_t kMaxFieldBytes = 256;     // user, host, tty, method, ...
 inline constexpr size_t kMaxMessageBytes = 1024;  // message and command
 
 // --- Framing ---------------------------------------------------------------------------------
@@ -83,19 +84,19 @@ enum class Outcome : uint8_t {
   kClosed,    // the session ended (logout)
 };
 
-std::string_view ActionName(Action a);     // success | failure | logout
-std::string_view ServiceName(Service s);   // "" | sshd | dropbear | login | su | sudo
-std::string_view OutcomeName(Outcome o);   // accepted | failed | denied | closed
+std::string_view ActionName(Action a);    // success | failure | logout
+std::string_view ServiceName(Service s);  // "" | sshd | dropbear | login | su | sudo
+std::string_view OutcomeName(Outcome o);  // accepted | failed | denied | closed
 
 // What a program said about one login. Strings are empty and numbers -1 when not stated.
 struct Login {
   Action action = Action::kFailure;
   Service service = Service::kUnknown;
   Outcome outcome = Outcome::kFailed;
-  std::string user;         // the account logged into (su, sudo: the target account)
-  std::string by_user;      // su, sudo: the account that asked
+  std::string user;     // the account logged into (su, sudo: the target account)
+  std::string by_user;  // su, sudo: the account that asked
   bool invalid_user = false;
-  std::string source_ip;    // normalised (an IPv4-mapped IPv6 address is written as IPv4)
+  std::string source_ip;  // normalised (an IPv4-mapped IPv6 address is written as IPv4)
   int32_t source_port = -1;
   std::string source_host;  // a remote name that is not an address
   std::string method;       // password, publickey, keyboard-interactive, hostbased, ...
@@ -108,10 +109,10 @@ struct Login {
 };
 
 enum class MessageKind : uint8_t {
-  kLogin,           // `login` holds what it said
-  kKnown,           // a login program's line that is not an attempt (banner, PAM detail, ...)
-  kNotUnderstood,   // a login program's line (or an untagged one) that no rule matched
-  kOtherProgram,    // a program that is not a login program (cron, kernel, ...)
+  kLogin,          // `login` holds what it said
+  kKnown,          // a login program's line that is not an attempt (banner, PAM detail, ...)
+  kNotUnderstood,  // a login program's line (or an untagged one) that no rule matched
+  kOtherProgram,   // a program that is not a login program (cron, kernel, ...)
 };
 
 struct ParsedMessage {
@@ -121,6 +122,10 @@ struct ParsedMessage {
 
 // `program` as ParseLogFileLine gives it (may be empty); `pid` from the tag, or -1.
 ParsedMessage ParseAuthMessage(std::string_view program, int64_t pid, std::string_view message);
+
+// sysklogd's untagged "last message repeated N times": the line before it, N more times.
+// False (and *n untouched) for any other message.
+bool ParseLastMessageRepeated(std::string_view message, uint64_t* n);
 
 // The service a tag names. An empty tag gives kUnknown with *is_login_program true (an
 // untagged line may be a login program's); a tag of another program gives kUnknown with

@@ -11,7 +11,8 @@ namespace {
 // --- Log file lines ---
 
 TEST(LoginLogFileLine, ReadsTraditionalSyslogLines) {
-  SyslogLine l = ParseLogFileLine("Mar  3 07:41:09 gateway sshd[2211]: Failed password for pi from 198.51.100.4 port 51022 ssh2");
+  SyslogLine l =
+      ParseLogFileLine("Mar  3 07:41:09 gateway sshd[2211]: Failed password for pi from 198.51.100.4 port 51022 ssh2");
   EXPECT_EQ(l.program, "sshd");
   EXPECT_EQ(l.pid, 2211);
   EXPECT_EQ(l.message, "Failed password for pi from 198.51.100.4 port 51022 ssh2");
@@ -24,7 +25,8 @@ TEST(LoginLogFileLine, ReadsTraditionalSyslogLines) {
 
 TEST(LoginLogFileLine, ReadsRfc3339Timestamps) {
   SyslogLine l = ParseLogFileLine(
-      "2025-06-01T10:15:30.123456+02:00 edge-7 sshd-session[901]: Accepted publickey for ops from 203.0.113.9 port 40000 ssh2");
+      "2025-06-01T10:15:30.123456+02:00 edge-7 sshd-session[901]: Accepted publickey for ops from 203.0.113.9 port "
+      "40000 ssh2");
   EXPECT_EQ(l.program, "sshd-session");
   EXPECT_EQ(l.pid, 901);
   EXPECT_EQ(l.message, "Accepted publickey for ops from 203.0.113.9 port 40000 ssh2");
@@ -34,14 +36,17 @@ TEST(LoginLogFileLine, ReadsRfc3339Timestamps) {
 
 TEST(LoginLogFileLine, ReadsBusyBoxAndOpenWrtLines) {
   // BusyBox syslogd writes the facility.level between host and tag.
-  SyslogLine l = ParseLogFileLine("Jan  9 01:02:03 router authpriv.warn dropbear[1701]: Bad password attempt for 'root' from 192.0.2.50:41000");
+  SyslogLine l = ParseLogFileLine(
+      "Jan  9 01:02:03 router authpriv.warn dropbear[1701]: Bad password attempt for 'root' from 192.0.2.50:41000");
   EXPECT_EQ(l.program, "dropbear");
   EXPECT_EQ(l.pid, 1701);
   // ... or nothing at all with -S.
   l = ParseLogFileLine("Jan  9 01:02:03 dropbear[1701]: Exit before auth from <192.0.2.50:41000>: Exited normally");
   EXPECT_EQ(l.program, "dropbear");
   // OpenWrt's logread.
-  l = ParseLogFileLine("Thu Jan  9 01:02:03 2025 authpriv.info dropbear[88]: Password auth succeeded for 'root' from 192.168.1.20:50000");
+  l = ParseLogFileLine(
+      "Thu Jan  9 01:02:03 2025 authpriv.info dropbear[88]: Password auth succeeded for 'root' from "
+      "192.168.1.20:50000");
   EXPECT_EQ(l.program, "dropbear");
   EXPECT_EQ(l.pid, 88);
   EXPECT_EQ(l.message, "Password auth succeeded for 'root' from 192.168.1.20:50000");
@@ -62,10 +67,10 @@ TEST(LoginLogFileLine, BareLinesAreMessagesOfNoProgram) {
 }
 
 TEST(LoginLogFileLine, MalformedLinesNeverFail) {
-  for (const char* line : {"", "Mar", "Mar  3", "Mar  3 07:41:09", "Mar  3 07:41:09 ", "Mar 33 07:41:09 h x: y",
-                           "Mar  3 07:41:09 host", "Mar  3 07:41:09 host sshd[", "Mar  3 07:41:09 host sshd[]: m",
-                           "Mar  3 07:41:09 host sshd[99999999999]: m", "2025-13-01T", "2025-06-01T10:15:30+0 h t: m",
-                           "<13>", ":", "[]:", "Mar  3 07:41:09 a b c d e"}) {
+  for (const char* line :
+       {"", "Mar", "Mar  3", "Mar  3 07:41:09", "Mar  3 07:41:09 ", "Mar 33 07:41:09 h x: y", "Mar  3 07:41:09 host",
+        "Mar  3 07:41:09 host sshd[", "Mar  3 07:41:09 host sshd[]: m", "Mar  3 07:41:09 host sshd[99999999999]: m",
+        "2025-13-01T", "2025-06-01T10:15:30+0 h t: m", "<13>", ":", "[]:", "Mar  3 07:41:09 a b c d e"}) {
     SyslogLine l = ParseLogFileLine(line);
     EXPECT_LE(l.message.size(), std::strlen(line)) << line;
   }
@@ -177,7 +182,8 @@ TEST(LoginSshd, FailedPasswordOfAnInvalidUser) {
 }
 
 TEST(LoginSshd, AcceptedLoginsWithTheirMethod) {
-  Login l = Expect("sshd", "Accepted publickey for deploy from 198.51.100.23 port 50122 ssh2: ED25519 SHA256:AbCdEf0123");
+  Login l =
+      Expect("sshd", "Accepted publickey for deploy from 198.51.100.23 port 50122 ssh2: ED25519 SHA256:AbCdEf0123");
   EXPECT_EQ(l.action, Action::kSuccess);
   EXPECT_EQ(l.outcome, Outcome::kAccepted);
   EXPECT_EQ(l.user, "deploy");
@@ -192,8 +198,8 @@ TEST(LoginSshd, AcceptedLoginsWithTheirMethod) {
 
 TEST(LoginSshd, UserNamesWithSpacesCannotForgeTheAddress) {
   // The user name is the attacker's; the address after it is sshd's.
-  Login l = Expect("sshd",
-                   "Failed password for invalid user x from 6.6.6.6 port 1 ssh2 from 203.0.113.50 port 40111 ssh2");
+  Login l =
+      Expect("sshd", "Failed password for invalid user x from 6.6.6.6 port 1 ssh2 from 203.0.113.50 port 40111 ssh2");
   EXPECT_EQ(l.source_ip, "203.0.113.50");
   EXPECT_EQ(l.source_port, 40111);
   EXPECT_EQ(l.user, "x from 6.6.6.6 port 1 ssh2");
@@ -218,29 +224,28 @@ TEST(LoginSshd, DisconnectIsALogout) {
 }
 
 TEST(LoginSshd, LinesThatAreNotAttempts) {
-  for (const char* m : {"Invalid user admin from 192.0.2.7 port 38926",
-                        "Disconnecting: Too many authentication failures for root [preauth]",
-                        "Connection closed by invalid user admin 192.0.2.7 port 38926 [preauth]",
-                        "Received disconnect from 192.0.2.7 port 38926:11: Bye Bye [preauth]",
-                        "Disconnected from invalid user admin 192.0.2.7 port 38926 [preauth]",
-                        "Server listening on 0.0.0.0 port 22.",
-                        "pam_unix(sshd:session): session opened for user deploy(uid=1000) by (uid=0)",
-                        "pam_unix(sshd:session): session closed for user deploy",
-                        "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.7  user=root",
-                        "User root from 192.0.2.7 not allowed because not listed in AllowUsers",
-                        "Failed none for invalid user admin from 192.0.2.7 port 38926 ssh2"}) {
+  for (const char* m :
+       {"Invalid user admin from 192.0.2.7 port 38926",
+        "Disconnecting: Too many authentication failures for root [preauth]",
+        "Connection closed by invalid user admin 192.0.2.7 port 38926 [preauth]",
+        "Received disconnect from 192.0.2.7 port 38926:11: Bye Bye [preauth]",
+        "Disconnected from invalid user admin 192.0.2.7 port 38926 [preauth]", "Server listening on 0.0.0.0 port 22.",
+        "pam_unix(sshd:session): session opened for user deploy(uid=1000) by (uid=0)",
+        "pam_unix(sshd:session): session closed for user deploy",
+        "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.7  user=root",
+        "User root from 192.0.2.7 not allowed because not listed in AllowUsers",
+        "Failed none for invalid user admin from 192.0.2.7 port 38926 ssh2"}) {
     EXPECT_EQ(KindOf("sshd", m), MessageKind::kKnown) << m;
   }
 }
 
 TEST(LoginSshd, MalformedAttemptLinesAreNotUnderstood) {
-  for (const char* m : {"Failed password for root from 192.0.2.7 port ssh2", "Failed password for root",
-                        "Failed password", "Failed  for root from 192.0.2.7 port 1 ssh2",
-                        "Accepted password for root from 999.0.2.7 port 1 ssh2",
-                        "Accepted password for root from 192.0.2.7 port 70000 ssh2",
-                        "Accepted password for root from 192.0.2.7 port 22xyz",
-                        "Disconnected from user alice", "Disconnected from user alice bad!host port 5",
-                        "Something entirely new happened"}) {
+  for (const char* m :
+       {"Failed password for root from 192.0.2.7 port ssh2", "Failed password for root", "Failed password",
+        "Failed  for root from 192.0.2.7 port 1 ssh2", "Accepted password for root from 999.0.2.7 port 1 ssh2",
+        "Accepted password for root from 192.0.2.7 port 70000 ssh2",
+        "Accepted password for root from 192.0.2.7 port 22xyz", "Disconnected from user alice",
+        "Disconnected from user alice bad!host port 5", "Something entirely new happened"}) {
     EXPECT_EQ(KindOf("sshd", m), MessageKind::kNotUnderstood) << m;
   }
 }
@@ -270,6 +275,19 @@ TEST(LoginRepeat, MessageRepeatedCountsN) {
   // Repeats of a line that stands for several attempts multiply.
   l = Expect("login", "message repeated 2 times: [ invalid password for 'admin' on 'ttyS0']");
   EXPECT_EQ(l.count, 6u);
+}
+
+TEST(LoginRepeat, SysklogdLastMessageRepeated) {
+  uint64_t n = 0;
+  EXPECT_TRUE(ParseLastMessageRepeated("last message repeated 7 times", &n));
+  EXPECT_EQ(n, 7u);
+  for (const char* m : {"last message repeated 0 times", "last message repeated x times", "last message repeated 7",
+                        "last message repeated  times", "message repeated 7 times", "last message repeated 7 times!"}) {
+    EXPECT_FALSE(ParseLastMessageRepeated(m, &n)) << m;
+  }
+  SyslogLine l = ParseLogFileLine("Mar  3 07:41:39 gw last message repeated 3 times");
+  EXPECT_EQ(l.program, "");
+  EXPECT_EQ(l.message, "last message repeated 3 times");
 }
 
 TEST(LoginRepeat, MalformedRepeatsAreNotUnderstood) {
@@ -325,10 +343,11 @@ TEST(LoginDropbear, SuccessesAndExits) {
 }
 
 TEST(LoginDropbear, MalformedLines) {
-  for (const char* m : {"Bad password attempt for 'root' from 192.0.2.7", "Bad password attempt for 'root'",
-                        "Bad password attempt for 'root' from 192.0.2.7:99999", "Password auth succeeded for 'root' from :22",
-                        "Pubkey auth succeeded for 'x' from 192.0.2.7:1", "Exit (root) from 192.0.2.7:1",
-                        "Exit (root) from <192.0.2.7:1", "Login attempt for nonexistent user"}) {
+  for (const char* m :
+       {"Bad password attempt for 'root' from 192.0.2.7", "Bad password attempt for 'root'",
+        "Bad password attempt for 'root' from 192.0.2.7:99999", "Password auth succeeded for 'root' from :22",
+        "Pubkey auth succeeded for 'x' from 192.0.2.7:1", "Exit (root) from 192.0.2.7:1",
+        "Exit (root) from <192.0.2.7:1", "Login attempt for nonexistent user"}) {
     EXPECT_EQ(KindOf("dropbear", m), MessageKind::kNotUnderstood) << m;
   }
 }
@@ -360,7 +379,8 @@ TEST(LoginLogin, UtilLinuxLines) {
   EXPECT_EQ(l.tty, "tty2");
   EXPECT_EQ(l.user, "root");
   EXPECT_EQ(l.count, 1u);
-  l = Expect("login", "FAILED LOGIN 2 FROM 192.0.2.33 FOR nobody1, User not known to the underlying authentication module");
+  l = Expect("login",
+             "FAILED LOGIN 2 FROM 192.0.2.33 FOR nobody1, User not known to the underlying authentication module");
   EXPECT_EQ(l.source_ip, "192.0.2.33");
   EXPECT_TRUE(l.invalid_user);
   l = Expect("login", "TOO MANY LOGIN TRIES (5) FROM term.example.org FOR root, Authentication failure");
@@ -380,7 +400,8 @@ TEST(LoginLogin, UtilLinuxLines) {
 }
 
 TEST(LoginLogin, ShadowLines) {
-  Login l = Expect("login", "FAILED LOGIN (1) on '/dev/tty1' FOR 'UNKNOWN', User not known to the underlying authentication module");
+  Login l = Expect(
+      "login", "FAILED LOGIN (1) on '/dev/tty1' FOR 'UNKNOWN', User not known to the underlying authentication module");
   EXPECT_EQ(l.user, "");
   EXPECT_TRUE(l.invalid_user);
   EXPECT_EQ(l.tty, "tty1");
@@ -398,10 +419,10 @@ TEST(LoginLogin, ShadowLines) {
 }
 
 TEST(LoginLogin, MalformedLines) {
-  for (const char* m : {"invalid password for 'root", "invalid password for 'root' on 'pts/0",
-                        "FAILED LOGIN x FROM a FOR b, c", "FAILED LOGIN (x) FROM a FOR b", "FAILED LOGIN 1 FROM tty1",
-                        "FAILED LOGIN 1", "LOGIN ON tty1", "ROOT LOGIN", "'dave' logged out", "root login garbage",
-                        "FAILED LOGIN (2) on '/dev/pts/2' from 'lab-3 FOR 'dave'"}) {
+  for (const char* m :
+       {"invalid password for 'root", "invalid password for 'root' on 'pts/0", "FAILED LOGIN x FROM a FOR b, c",
+        "FAILED LOGIN (x) FROM a FOR b", "FAILED LOGIN 1 FROM tty1", "FAILED LOGIN 1", "LOGIN ON tty1", "ROOT LOGIN",
+        "'dave' logged out", "root login garbage", "FAILED LOGIN (2) on '/dev/pts/2' from 'lab-3 FOR 'dave'"}) {
     EXPECT_EQ(KindOf("login", m), MessageKind::kNotUnderstood) << m;
   }
 }
@@ -414,7 +435,9 @@ TEST(LoginLogin, PamSessionCloseIsALogout) {
   EXPECT_EQ(l.pid, 812);
   EXPECT_EQ(KindOf("login", "pam_unix(login:session): session opened for user carol(uid=1001) by LOGIN(uid=0)"),
             MessageKind::kKnown);
-  EXPECT_EQ(KindOf("login", "pam_unix(login:auth): authentication failure; logname=LOGIN uid=0 euid=0 tty=/dev/tty1 ruser= rhost=  user=carol"),
+  EXPECT_EQ(KindOf("login",
+                   "pam_unix(login:auth): authentication failure; logname=LOGIN uid=0 euid=0 tty=/dev/tty1 ruser= "
+                   "rhost=  user=carol"),
             MessageKind::kKnown);
   EXPECT_EQ(KindOf("login", "pam_unix(login:session): session closed for user "), MessageKind::kNotUnderstood);
 }
@@ -455,8 +478,8 @@ TEST(LoginSu, ShadowAndBusyBoxLines) {
 }
 
 TEST(LoginSu, MalformedLines) {
-  for (const char* m : {"(to root carol on pts/3", "(to root) carol", "FAILED SU", "FAILED SU to root", "+ ",
-                        "+ pts/0", "+ pts/0 alice", "- pts/0 noseparator", "what is this"}) {
+  for (const char* m : {"(to root carol on pts/3", "(to root) carol", "FAILED SU", "FAILED SU to root", "+ ", "+ pts/0",
+                        "+ pts/0 alice", "- pts/0 noseparator", "what is this"}) {
     EXPECT_EQ(KindOf("su", m), MessageKind::kNotUnderstood) << m;
   }
 }
@@ -464,7 +487,8 @@ TEST(LoginSu, MalformedLines) {
 // --- sudo ---
 
 TEST(LoginSudo, CommandsAreSuccesses) {
-  Login l = Expect("sudo", "   carol : TTY=pts/0 ; PWD=/home/carol ; USER=root ; COMMAND=/usr/bin/apt update ; echo hi", 44);
+  Login l =
+      Expect("sudo", "   carol : TTY=pts/0 ; PWD=/home/carol ; USER=root ; COMMAND=/usr/bin/apt update ; echo hi", 44);
   EXPECT_EQ(l.service, Service::kSudo);
   EXPECT_EQ(l.action, Action::kSuccess);
   EXPECT_EQ(l.user, "root");
@@ -511,8 +535,8 @@ TEST(LoginSudo, MalformedAndOtherLines) {
 
 // --- utmp ---
 
-std::string Record(int16_t type, int32_t pid, const std::string& line, const std::string& user,
-                   const std::string& host, int32_t sec, const uint8_t* addr = nullptr) {
+std::string Record(int16_t type, int32_t pid, const std::string& line, const std::string& user, const std::string& host,
+                   int32_t sec, const uint8_t* addr = nullptr) {
   std::string b(kUtmpRecordSize, '\0');
   std::memcpy(b.data(), &type, 2);
   std::memcpy(b.data() + 4, &pid, 4);
@@ -600,8 +624,8 @@ TEST(LoginText, NormalizesAddresses) {
 TEST(LoginText, CleanTextKeepsValidUtf8AndCutsAtCharacters) {
   EXPECT_EQ(CleanText("caf\xc3\xa9"), "caf\xc3\xa9");
   EXPECT_EQ(CleanText("a\tb\nc"), "a?b?c");
-  EXPECT_EQ(CleanText("\xc0\xaf"), "??");           // overlong
-  EXPECT_EQ(CleanText("\xed\xa0\x80"), "???");      // surrogate
+  EXPECT_EQ(CleanText("\xc0\xaf"), "??");            // overlong
+  EXPECT_EQ(CleanText("\xed\xa0\x80"), "???");       // surrogate
   EXPECT_EQ(CleanText("\xf4\x90\x80\x80"), "????");  // past U+10FFFF
   EXPECT_EQ(CleanText("ab\xc3\xa9", 3), "ab");       // no half character
   EXPECT_EQ(CleanText(std::string(5000, 'x')).size(), kMaxFieldBytes);

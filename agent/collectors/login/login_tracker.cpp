@@ -124,12 +124,29 @@ void LoginTracker::Remember(SessionTable& table, const std::string& key, Session
 
 void LoginTracker::HandleMessage(LoginOrigin origin, std::string_view program, int64_t pid, std::string_view message,
                                  int64_t ts_ms) {
+  uint64_t repeats = 0;
+  if (program.empty() && ParseLastMessageRepeated(message, &repeats)) {
+    // sysklogd: the line before, `repeats` more times (it may say so more than once).
+    if (last_login_ && last_origin_ == origin) {
+      Login again = *last_login_;
+      again.count = std::max<uint64_t>(again.count, 1) * repeats;
+      EmitLogin(again, origin, ts_ms, last_message_, -1);
+    }
+    return;
+  }
   ParsedMessage p = ParseAuthMessage(program, pid, message);
+  last_login_.reset();
   switch (p.kind) {
-    case MessageKind::kLogin: break;
-    case MessageKind::kKnown: return;
-    case MessageKind::kNotUnderstood: stats_.Count("lines_not_understood"); return;
-    case MessageKind::kOtherProgram: stats_.Count("lines_other_programs"); return;
+    case MessageKind::kLogin:
+      break;
+    case MessageKind::kKnown:
+      return;
+    case MessageKind::kNotUnderstood:
+      stats_.Count("lines_not_understood");
+      return;
+    case MessageKind::kOtherProgram:
+      stats_.Count("lines_other_programs");
+      return;
   }
   Login& l = p.login;
   // The message the event stands for: the inner one of "message repeated N times: [ ... ]".
@@ -159,6 +176,9 @@ void LoginTracker::HandleMessage(LoginOrigin origin, std::string_view program, i
       }
     }
   }
+  last_login_ = l;
+  last_origin_ = origin;
+  last_message_ = std::string(shown);
   EmitLogin(l, origin, ts_ms, shown, duration_ms);
 }
 
@@ -236,10 +256,11 @@ void LoginTracker::HandleUtmp(std::string_view content, bool initial, int64_t no
     return;
   }
   const size_t old_slots = utmp_.size() / kUtmpRecordSize;
+  const std::string_view previous = utmp_;
   for (size_t i = 0; i < std::max(slots, old_slots); ++i) {
     std::string_view now = i < slots ? content.substr(i * kUtmpRecordSize, kUtmpRecordSize) : std::string_view();
     std::string_view before =
-        i < old_slots ? std::string_view(utmp_).substr(i * kUtmpRecordSize, kUtmpRecordSize) : std::string_view();
+        i < old_slots ? previous.substr(i * kUtmpRecordSize, kUtmpRecordSize) : std::string_view();
     if (now == before) continue;  // an unchanged slot
     Result<UtmpRecord> old_rec = Status::NotFound("");
     if (!before.empty()) old_rec = ParseUtmpRecord(before);
@@ -251,8 +272,8 @@ void LoginTracker::HandleUtmp(std::string_view content, bool initial, int64_t no
     }
     const bool was_user = old_rec.ok() && old_rec->type == kUtUserProcess;
     const bool is_user = new_rec.ok() && new_rec->type == kUtUserProcess;
-    const bool same_session = was_user && is_user && old_rec->pid == new_rec->pid &&
-                              old_rec->line == new_rec->line && old_rec->user == new_rec->user;
+    const bool same_session = was_user && is_user && old_rec->pid == new_rec->pid && old_rec->line == new_rec->line &&
+                              old_rec->user == new_rec->user;
     if (same_session) continue;  // the same session with, say, a new time
     if (was_user) {
       // The slot's session ended: its record tells who it was, whatever replaced it.

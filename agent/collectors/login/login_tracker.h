@@ -8,8 +8,9 @@
 //   - Otherwise wtmp reports successes (USER_PROCESS) and logouts (DEAD_PROCESS of a known
 //     session), or utmp when wtmp is not in use (changes of its slots); btmp reports failures.
 //
-// A message that stands for N attempts (rsyslog's `message repeated N times`, sudo's `N
-// incorrect password attempts`, BusyBox login's one line after three) gives N identical
+// A message that stands for N attempts (rsyslog's `message repeated N times`, sysklogd's
+// `last message repeated N times` after it, sudo's `N incorrect password attempts`, BusyBox
+// login's one line after three) gives N identical
 // events, at most `max_repeat` (the rest counted as dropped `repeat_limit`); failures carry an
 // aggregation key, so the aggregator may merge them into one event whose `count` is N, while
 // the detection upstream of it sees N.
@@ -25,6 +26,7 @@
 #include <functional>
 #include <list>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,7 +38,7 @@
 namespace vigil::login {
 
 struct TrackerOptions {
-  uint64_t max_repeat = 1000;   // events one message may stand for
+  uint64_t max_repeat = 1000;     // events one message may stand for
   size_t session_entries = 1024;  // open sessions remembered (per table); the oldest go first
 };
 
@@ -95,9 +97,13 @@ class LoginTracker {
   Emit emit_;
   TrackerOptions options_;
   uint32_t in_use_ = 0;
-  SessionTable tty_sessions_;   // from utmp and wtmp records, by tty
-  SessionTable log_sessions_;   // from log lines, by service and pid (or address and port)
-  std::string utmp_;            // the last utmp content seen
+  SessionTable tty_sessions_;  // from utmp and wtmp records, by tty
+  SessionTable log_sessions_;  // from log lines, by service and pid (or address and port)
+  std::string utmp_;           // the last utmp content seen
+  // The login of the last line read, for sysklogd's "last message repeated N times".
+  std::optional<Login> last_login_;
+  LoginOrigin last_origin_ = LoginOrigin::kAuthLog;
+  std::string last_message_;
 };
 
 }  // namespace vigil::login

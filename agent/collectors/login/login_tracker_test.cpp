@@ -11,8 +11,8 @@ namespace {
 
 constexpr int64_t kNow = 1'750'000'000'000;
 
-std::string Record(int16_t type, int32_t pid, const std::string& line, const std::string& user,
-                   const std::string& host, int32_t sec) {
+std::string Record(int16_t type, int32_t pid, const std::string& line, const std::string& user, const std::string& host,
+                   int32_t sec) {
   std::string b(kUtmpRecordSize, '\0');
   std::memcpy(b.data(), &type, 2);
   std::memcpy(b.data() + 4, &pid, 4);
@@ -33,7 +33,8 @@ LoginInput Input(LoginOrigin origin, std::string data) {
 class LoginTrackerTest : public ::testing::Test {
  protected:
   LoginTracker& Tracker(uint32_t in_use, TrackerOptions options = {}) {
-    tracker_ = std::make_unique<LoginTracker>(stats_, [this](Event&& e) { events_.push_back(std::move(e)); }, options);
+    tracker_ = std::make_unique<LoginTracker>(
+        stats_, [this](Event&& e) { events_.push_back(std::move(e)); }, options);
     tracker_->SetInUse(in_use);
     return *tracker_;
   }
@@ -87,7 +88,9 @@ TEST_F(LoginTrackerTest, SuccessesAndLogoutsAreNeverAggregated) {
 
 TEST_F(LoginTrackerTest, MessageRepeatedGivesNIdenticalEvents) {
   Tracker(kAuth);
-  Line("Mar  3 07:41:09 gw sshd[2211]: message repeated 4 times: [ Failed password for root from 192.0.2.7 port 1 ssh2]");
+  Line(
+      "Mar  3 07:41:09 gw sshd[2211]: message repeated 4 times: [ Failed password for root from 192.0.2.7 port 1 "
+      "ssh2]");
   ASSERT_EQ(events_.size(), 4u);
   for (const Event& e : events_) {
     EXPECT_EQ(e.agg_key, events_[0].agg_key);
@@ -98,6 +101,19 @@ TEST_F(LoginTrackerTest, MessageRepeatedGivesNIdenticalEvents) {
   Line("Mar  3 07:41:10 gw sshd[2211]: Failed password for root from 192.0.2.7 port 1 ssh2");
   ASSERT_EQ(events_.size(), 5u);
   EXPECT_EQ(events_[4].agg_key, events_[0].agg_key);
+}
+
+TEST_F(LoginTrackerTest, SysklogdLastMessageRepeatedRepeatsTheLineBefore) {
+  Tracker(kAuth);
+  Line("Mar  3 07:41:09 gw dropbear[7]: Bad password attempt for 'root' from 192.0.2.7:5543");
+  Line("Mar  3 07:41:39 gw last message repeated 3 times");
+  Line("Mar  3 07:42:09 gw last message repeated 2 times");
+  ASSERT_EQ(events_.size(), 6u);
+  for (const Event& e : events_) EXPECT_EQ(e.data, events_[0].data);
+  // After a line that is no login there is nothing to repeat.
+  Line("Mar  3 07:43:00 gw CRON[9]: (root) CMD (true)");
+  Line("Mar  3 07:43:30 gw last message repeated 4 times");
+  EXPECT_EQ(events_.size(), 6u);
 }
 
 TEST_F(LoginTrackerTest, RepeatsOverTheLimitAreCountedAsDropped) {
@@ -124,8 +140,11 @@ TEST_F(LoginTrackerTest, CountsWhatItCannotUse) {
 
 TEST_F(LoginTrackerTest, SyslogAndJournalInputsFeedTheSameParsers) {
   Tracker(LoginOriginBit(LoginOrigin::kSyslog) | LoginOriginBit(LoginOrigin::kJournal));
-  tracker_->Handle(Input(LoginOrigin::kSyslog, "<38>Jul  4 12:00:01 dropbear[77]: Bad password attempt for 'root' from 192.0.2.1:4000"), kNow);
-  LoginInput j = Input(LoginOrigin::kJournal, "Accepted publickey for ops from 192.0.2.2 port 22 ssh2: ED25519 SHA256:x");
+  tracker_->Handle(Input(LoginOrigin::kSyslog,
+                         "<38>Jul  4 12:00:01 dropbear[77]: Bad password attempt for 'root' from 192.0.2.1:4000"),
+                   kNow);
+  LoginInput j =
+      Input(LoginOrigin::kJournal, "Accepted publickey for ops from 192.0.2.2 port 22 ssh2: ED25519 SHA256:x");
   j.identifier = "sshd-session";
   j.pid = 99;
   j.ts_ms = kNow - 500;
@@ -144,7 +163,8 @@ TEST_F(LoginTrackerTest, WithAnAuthLogSessionFilesMakeNoEvents) {
   Tracker(kAuth | kWtmp | kBtmp | kUtmp);
   tracker_->Handle(Input(LoginOrigin::kWtmp, Record(kUtUserProcess, 50, "pts/1", "ops", "192.0.2.8", 1000)), kNow);
   tracker_->Handle(Input(LoginOrigin::kWtmp, Record(kUtDeadProcess, 50, "pts/1", "", "", 2000)), kNow);
-  tracker_->Handle(Input(LoginOrigin::kBtmp, Record(kUtLoginProcess, 51, "ssh:notty", "root", "192.0.2.7", 1000)), kNow);
+  tracker_->Handle(Input(LoginOrigin::kBtmp, Record(kUtLoginProcess, 51, "ssh:notty", "root", "192.0.2.7", 1000)),
+                   kNow);
   EXPECT_TRUE(events_.empty());
   EXPECT_EQ(stats_.count("left_to_auth_log"), 3u);
   EXPECT_EQ(stats_.count("records_read"), 3u);
@@ -152,9 +172,11 @@ TEST_F(LoginTrackerTest, WithAnAuthLogSessionFilesMakeNoEvents) {
 
 TEST_F(LoginTrackerTest, WithoutAnAuthLogWtmpAndBtmpReport) {
   Tracker(kWtmp | kBtmp | kUtmp);
-  tracker_->Handle(Input(LoginOrigin::kWtmp, Record(kUtUserProcess, 50, "pts/1", "ops", "192.0.2.8", 1'700'000'000)), kNow);
+  tracker_->Handle(Input(LoginOrigin::kWtmp, Record(kUtUserProcess, 50, "pts/1", "ops", "192.0.2.8", 1'700'000'000)),
+                   kNow);
   tracker_->Handle(Input(LoginOrigin::kWtmp, Record(kUtDeadProcess, 50, "pts/1", "", "", 1'700'000'090)), kNow);
-  tracker_->Handle(Input(LoginOrigin::kBtmp, Record(kUtLoginProcess, 51, "ssh:notty", "root", "192.0.2.7", 1'700'000'100)), kNow);
+  tracker_->Handle(
+      Input(LoginOrigin::kBtmp, Record(kUtLoginProcess, 51, "ssh:notty", "root", "192.0.2.7", 1'700'000'100)), kNow);
   ASSERT_EQ(events_.size(), 3u);
   EXPECT_EQ(events_[0].action, "success");
   EXPECT_EQ(events_[0].data["user"], "ops");
@@ -235,7 +257,8 @@ TEST_F(LoginTrackerTest, UtmpChangesReportWhenNothingElseDoes) {
 
 TEST_F(LoginTrackerTest, UtmpOnlySeedsSessionsWhenWtmpIsRead) {
   Tracker(kUtmp | kWtmp);
-  LoginInput initial = Input(LoginOrigin::kUtmp, Record(kUtUserProcess, 40, "pts/0", "alice", "192.0.2.40", 1'700'000'000));
+  LoginInput initial =
+      Input(LoginOrigin::kUtmp, Record(kUtUserProcess, 40, "pts/0", "alice", "192.0.2.40", 1'700'000'000));
   initial.initial = true;
   tracker_->Handle(initial, kNow);
   tracker_->Handle(Input(LoginOrigin::kUtmp, Record(kUtUserProcess, 41, "pts/1", "bob", "", 1'700'000'000)), kNow);
@@ -269,7 +292,8 @@ TEST_F(LoginTrackerTest, SessionTablesAreBounded) {
   o.session_entries = 2;
   Tracker(kAuth, o);
   for (int i = 0; i < 3; ++i)
-    Line("Jan  1 00:00:00 h sshd[1]: Accepted password for u from 192.0.2.1 port " + std::to_string(1000 + i) + " ssh2");
+    Line("Jan  1 00:00:00 h sshd[1]: Accepted password for u from 192.0.2.1 port " + std::to_string(1000 + i) +
+         " ssh2");
   EXPECT_EQ(stats_.count("session_table_evictions"), 1u);
   Line("Jan  1 00:00:00 h sshd[1]: Disconnected from user u 192.0.2.1 port 1000");
   ASSERT_EQ(events_.size(), 4u);
@@ -278,13 +302,16 @@ TEST_F(LoginTrackerTest, SessionTablesAreBounded) {
 
 TEST_F(LoginTrackerTest, SudoAndSuFieldsAndCounts) {
   Tracker(kAuth);
-  Line("Jan  1 00:00:00 h sudo[5]:      eve : 3 incorrect password attempts ; TTY=pts/1 ; PWD=/tmp ; USER=root ; COMMAND=/bin/sh");
+  Line(
+      "Jan  1 00:00:00 h sudo[5]:      eve : 3 incorrect password attempts ; TTY=pts/1 ; PWD=/tmp ; USER=root ; "
+      "COMMAND=/bin/sh");
   ASSERT_EQ(events_.size(), 3u);
   EXPECT_EQ(events_[0].data["by_user"], "eve");
   EXPECT_EQ(events_[0].data["user"], "root");
   EXPECT_EQ(events_[0].data["command"], "/bin/sh");
   EXPECT_EQ(events_[0].data["service"], "sudo");
-  Line("Jan  1 00:00:00 h sudo[6]:      eve : user NOT in sudoers ; TTY=pts/1 ; PWD=/tmp ; USER=root ; COMMAND=/bin/sh");
+  Line(
+      "Jan  1 00:00:00 h sudo[6]:      eve : user NOT in sudoers ; TTY=pts/1 ; PWD=/tmp ; USER=root ; COMMAND=/bin/sh");
   ASSERT_EQ(events_.size(), 4u);
   EXPECT_EQ(events_[3].data["result"], "denied");
 }

@@ -14,9 +14,9 @@
 namespace vigil {
 namespace {
 
-constexpr size_t kRecordSize = 384;            // glibc's struct utmp
-constexpr size_t kPollBudget = 1 << 20;        // bytes read per Poll
-constexpr size_t kMaxSnapshot = 1 << 20;       // utmp read at most
+constexpr size_t kRecordSize = 384;       // glibc's struct utmp
+constexpr size_t kPollBudget = 1 << 20;   // bytes read per Poll
+constexpr size_t kMaxSnapshot = 1 << 20;  // utmp read at most
 constexpr size_t kChunk = 64 << 10;
 constexpr uint32_t kFileMask = IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF;
 

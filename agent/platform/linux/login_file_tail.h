@@ -69,8 +69,8 @@ class LoginFileTail {
     dev_t dev = 0;
     ino_t ino = 0;
     uint64_t offset = 0;
-    std::string partial;       // kLines: the start of a line whose end has not come
-    bool skipping = false;     // kLines: inside a too long line, dropping until its end
+    std::string partial;    // kLines: the start of a line whose end has not come
+    bool skipping = false;  // kLines: inside a too long line, dropping until its end
     int64_t last_growth_ms = 0;
   };
 

@@ -155,8 +155,8 @@ Result<std::unique_ptr<LoginJournal>> OpenLoginJournal(const std::vector<std::st
   const int r = directory.empty() ? sd.open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM)
                                   : sd.open_directory(&j, directory.c_str(), 0);
   if (r < 0 || !j)
-    return Status::Unavailable("journal: cannot open " + (directory.empty() ? "the system journal" : directory) +
-                               ": " + ErrnoText(r));
+    return Status::Unavailable("journal: cannot open " + (directory.empty() ? "the system journal" : directory) + ": " +
+                               ErrnoText(r));
   // Matches of one field are alternatives (OR).
   for (const std::string& id : identifiers) {
     const std::string match = "SYSLOG_IDENTIFIER=" + id;

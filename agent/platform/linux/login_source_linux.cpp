@@ -58,8 +58,7 @@ class SyslogSocket {
       if (errno != EADDRINUSE) return Fail("cannot bind " + path);
       // A socket file is there: in use when something accepts datagrams on it, else stale.
       struct stat st {};
-      if (lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
-        return Fail(path + " exists and is not a socket");
+      if (lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return Fail(path + " exists and is not a socket");
       const int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
       const bool live = probe >= 0 && connect(probe, sa, sizeof addr) == 0;
       if (probe >= 0) close(probe);
@@ -144,14 +143,15 @@ class LinuxLoginSource final : public LoginSource {
     wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) return Status::IoError(std::string("eventfd: ") + std::strerror(errno));
     inotify_fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (inotify_fd_ < 0) spdlog::warn("login: inotify unavailable ({}); files are checked every {} ms",
-                                      std::strerror(errno), options_.check_interval_ms);
+    if (inotify_fd_ < 0)
+      spdlog::warn("login: inotify unavailable ({}); files are checked every {} ms", std::strerror(errno),
+                   options_.check_interval_ms);
     const int64_t now = MonotonicMs();
     const int64_t grace = std::max(options_.check_interval_ms, 1000);
     auto add = [&](LoginOrigin origin, const std::string& path, LoginFileTail::Kind kind) {
       if (path.empty()) return;
-      tails_.push_back(std::make_unique<LoginFileTail>(origin, path, kind, options_.max_line_bytes, grace,
-                                                       inotify_fd_, options_.stats));
+      tails_.push_back(std::make_unique<LoginFileTail>(origin, path, kind, options_.max_line_bytes, grace, inotify_fd_,
+                                                       options_.stats));
       WatchDir(*tails_.back());
       tails_.back()->Open(now, &pending_);
     };
@@ -170,10 +170,9 @@ class LinuxLoginSource final : public LoginSource {
       }
     }
 
-    const bool auth_file_in_use = !tails_.empty() && tails_.front()->origin() == LoginOrigin::kAuthLog &&
-                                  tails_.front()->in_use();
-    if (options_.journal == JournalMode::kOn ||
-        (options_.journal == JournalMode::kAuto && !auth_file_in_use)) {
+    const bool auth_file_in_use =
+        !tails_.empty() && tails_.front()->origin() == LoginOrigin::kAuthLog && tails_.front()->in_use();
+    if (options_.journal == JournalMode::kOn || (options_.journal == JournalMode::kAuto && !auth_file_in_use)) {
       auto j = OpenLoginJournal(options_.journal_identifiers, options_.journal_directory,
                                 options_.journal == JournalMode::kAuto);
       if (j.ok()) {
@@ -194,8 +193,10 @@ class LinuxLoginSource final : public LoginSource {
     bool watching = socket_ || journal_;
     for (const auto& t : tails_)
       if (t->in_use() || dir_of_.count(t.get()) > 0) watching = true;
-    if (!watching) return Status::Unavailable("no login input here: no configured file or directory exists, "
-                                              "no journal, no syslog socket");
+    if (!watching)
+      return Status::Unavailable(
+          "no login input here: no configured file or directory exists, "
+          "no journal, no syslog socket");
     return Status::Ok();
   }
 
@@ -256,8 +257,8 @@ class LinuxLoginSource final : public LoginSource {
     if (r > 0 && socket_at >= 0 && (fds[socket_at].revents & POLLIN))
       socket_->Receive(options_.max_line_bytes, kMaxDatagramsPerRead, options_.stats, out);
 
-    if (journal_ && (journal_more_ || (r > 0 && journal_at >= 0 && fds[journal_at].revents) ||
-                     (r == 0 && journal_wants_time))) {
+    if (journal_ &&
+        (journal_more_ || (r > 0 && journal_at >= 0 && fds[journal_at].revents) || (r == 0 && journal_wants_time))) {
       Status st = journal_->Read(kMaxJournalEntriesPerRead, options_.max_line_bytes, out, &journal_more_);
       if (!st.ok()) {
         spdlog::error("login: {}; the journal is no longer read", st.message());
@@ -299,11 +300,9 @@ class LinuxLoginSource final : public LoginSource {
         }
         const std::string_view name = ev->len > 0 ? std::string_view(ev->name) : std::string_view();
         for (const auto& t : tails_) {
-          if (t->Owns(ev->wd)) {
-            due->insert(t.get());
-          } else if (auto d = dir_of_.find(t.get()); d != dir_of_.end() && d->second == ev->wd && name == t->name()) {
-            due->insert(t.get());
-          }
+          const auto d = dir_of_.find(t.get());
+          const bool its_name = d != dir_of_.end() && d->second == ev->wd && name == t->name();
+          if (t->Owns(ev->wd) || its_name) due->insert(t.get());
         }
         if (ev->mask & IN_IGNORED) {
           // A directory watch went away (the directory was removed): set it up again later.
@@ -328,8 +327,8 @@ class LinuxLoginSource final : public LoginSource {
   int wake_fd_ = -1;
   int inotify_fd_ = -1;
   std::vector<std::unique_ptr<LoginFileTail>> tails_;
-  std::map<int, std::string> dirs_;                 // directory watches
-  std::map<const LoginFileTail*, int> dir_of_;      // each tail's directory watch
+  std::map<int, std::string> dirs_;             // directory watches
+  std::map<const LoginFileTail*, int> dir_of_;  // each tail's directory watch
   std::unique_ptr<SyslogSocket> socket_;
   std::unique_ptr<LoginJournal> journal_;
   bool journal_more_ = false;
