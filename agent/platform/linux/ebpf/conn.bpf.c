@@ -77,6 +77,12 @@ struct udp_entry {
   __u32 flags;
   __u64 bytes_in;
   __u64 bytes_out;
+  // connect(2) seen, its record not sent yet (see udp_connect): when, and the peer.
+  __u64 pending_ts;
+  __u8 pending_addr[16];
+  __u16 pending_port;
+  __u8 pending_family;
+  __u8 pad[5];
 };
 
 // UDP sockets, keyed by socket cookie (never reused); removed when released.
@@ -353,29 +359,35 @@ static __always_inline void ctx_sock_local(struct bpf_sock *ctx, struct vigil_co
   r->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
 }
 
-// A datagram (or connect) to or from a peer, seen by a cgroup sock_addr hook in the task
-// that sends or receives it. `v6_hook`: the hook is one of the *6 ones (user_ip6 is valid).
-static __always_inline void udp_peer(struct bpf_sock_addr *ctx, __u8 kind, int v6_hook) {
-  struct bpf_sock *sk = ctx->sk;
-  if (!sk) return;
+// The (socket, peer) key of a cgroup sock_addr hook's address. `v6_hook`: the hook is one
+// of the *6 ones (user_ip6 is valid).
+static __always_inline void udp_peer_key(struct bpf_sock_addr *ctx, int v6_hook, struct udp_peer_key *k) {
   int sock6 = ctx->family == AF_INET6;
-  struct udp_peer_key k = {};
-  k.cookie = bpf_get_socket_cookie(ctx);
+  k->cookie = bpf_get_socket_cookie(ctx);
   if (v6_hook) {
     __u32 a[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
-    __builtin_memcpy(k.addr, a, 16);
+    __builtin_memcpy(k->addr, a, 16);
   } else {
     __u32 a = ctx->user_ip4;
     if (sock6) {  // an IPv6 socket sending to a v4-mapped address: keep it mapped
-      k.addr[10] = 0xff;
-      k.addr[11] = 0xff;
-      __builtin_memcpy(&k.addr[12], &a, 4);
+      k->addr[10] = 0xff;
+      k->addr[11] = 0xff;
+      __builtin_memcpy(&k->addr[12], &a, 4);
     } else {
-      __builtin_memcpy(k.addr, &a, 4);
+      __builtin_memcpy(k->addr, &a, 4);
     }
   }
-  k.port = bpf_ntohs((__u16)ctx->user_port);
-  k.family = sock6 ? 6 : 4;
+  k->port = bpf_ntohs((__u16)ctx->user_port);
+  k->family = sock6 ? 6 : 4;
+}
+
+// A datagram (or connect) to or from a peer, seen by a cgroup sock_addr hook in the task
+// that sends or receives it: a record for the first of each (socket, peer).
+static __always_inline void udp_peer(struct bpf_sock_addr *ctx, __u8 kind, int v6_hook) {
+  struct bpf_sock *sk = ctx->sk;
+  if (!sk) return;
+  struct udp_peer_key k = {};
+  udp_peer_key(ctx, v6_hook, &k);
   __u8 one = 1;
   if (bpf_map_update_elem(&udp_peers, &k, &one, BPF_NOEXIST) != 0) return;  // seen before
 
@@ -393,15 +405,61 @@ static __always_inline void udp_peer(struct bpf_sock_addr *ctx, __u8 kind, int v
   bpf_ringbuf_submit(r, 0);
 }
 
+// connect(2) of a UDP socket. The hook runs before the kernel binds the socket and picks its
+// source address, so when the send/receive tracepoints are attached the record waits in the
+// socket's entry for the first send or receive (or the close), which see the socket bound;
+// without them it is sent at once, with what is known then.
+static __always_inline void udp_connect(struct bpf_sock_addr *ctx, int v6_hook) {
+  if (!udp_bytes_hooked) {
+    udp_peer(ctx, VIGIL_CONN_CONNECT, v6_hook);
+    return;
+  }
+  struct udp_peer_key k = {};
+  udp_peer_key(ctx, v6_hook, &k);
+  __u8 one = 1;
+  bpf_map_update_elem(&udp_peers, &k, &one, BPF_ANY);  // its datagrams need no record
+  struct udp_entry *e = udp_entry_of(k.cookie);
+  if (!e) return;
+  current_owner(&e->owner);  // the connecting task owns the socket from here on
+  e->flags |= UDP_F_OWNER | UDP_F_REPORTED;
+  __builtin_memcpy(e->pending_addr, k.addr, 16);
+  e->pending_port = k.port;
+  e->pending_family = k.family;
+  e->pending_ts = bpf_ktime_get_ns();
+}
+
+// Sends the connect record a UDP socket's entry holds, if any, with the local address and
+// port the kernel has chosen by now (read from the socket, CO-RE).
+static __always_inline void udp_flush_connect(struct sock *sk, struct udp_entry *e, __u64 cookie) {
+  __u64 ts = __sync_lock_test_and_set(&e->pending_ts, 0);  // one record even if two CPUs race
+  if (!ts) return;
+  struct vigil_conn_rec *r = reserve(VIGIL_CONN_CONNECT, IPPROTO_UDP);
+  if (!r) return;
+  r->ts_ns = ts;
+  r->family = e->pending_family == 6 ? 6 : 4;
+  r->socket_id = cookie;
+  if (r->family == 6) {
+    bpf_core_read(r->local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+  } else {
+    bpf_core_read(r->local_addr, 4, &sk->__sk_common.skc_rcv_saddr);
+  }
+  r->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+  __builtin_memcpy(r->remote_addr, e->pending_addr, 16);
+  r->remote_port = e->pending_port;
+  r->flags |= VIGIL_CONN_F_HAS_REMOTE;
+  if (e->flags & UDP_F_OWNER) set_owner(r, &e->owner);
+  bpf_ringbuf_submit(r, 0);
+}
+
 SEC("cgroup/connect4")
 int vigil_udp_connect4(struct bpf_sock_addr *ctx) {
-  if (ctx->protocol == IPPROTO_UDP) udp_peer(ctx, VIGIL_CONN_CONNECT, 0);
+  if (ctx->protocol == IPPROTO_UDP) udp_connect(ctx, 0);
   return 1;
 }
 
 SEC("cgroup/connect6")
 int vigil_udp_connect6(struct bpf_sock_addr *ctx) {
-  if (ctx->protocol == IPPROTO_UDP) udp_peer(ctx, VIGIL_CONN_CONNECT, 1);
+  if (ctx->protocol == IPPROTO_UDP) udp_connect(ctx, 1);
   return 1;
 }
 
@@ -477,6 +535,7 @@ int vigil_udp_release(struct bpf_sock *sk) {
   __u64 cookie = bpf_get_socket_cookie(sk);
   struct udp_entry *e = bpf_map_lookup_elem(&udp_socks, &cookie);
   if (!e) return 1;
+  udp_flush_connect((struct sock *)sk, e, cookie);  // connected, but never sent or received
   if (e->flags & UDP_F_REPORTED) {
     struct vigil_conn_rec *r = reserve(VIGIL_CONN_CLOSE, IPPROTO_UDP);
     if (r) {
@@ -508,18 +567,20 @@ int vigil_udp_release(struct bpf_sock *sk) {
   return 1;
 }
 
-// sock_sendmsg/sock_recvmsg returned: (struct sock *sk, int ret, int flags). Adds the bytes
-// to the socket's entry; the cookie is set once any of the cgroup programs above asked.
+// sock_sendmsg/sock_recvmsg returned, in the task: (struct sock *sk, int ret, int flags).
+// Sends a connect record held back by udp_connect, and adds the bytes to the socket's entry;
+// the cookie is set once any of the cgroup programs above asked for it.
 static __always_inline int udp_count(struct bpf_raw_tracepoint_args *ctx, int in) {
   struct sock *sk = (struct sock *)ctx->args[0];
   int ret = (int)ctx->args[1];
   int flags = (int)ctx->args[2];
-  if (ret <= 0 || (in && (flags & MSG_PEEK))) return 0;
   if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP) return 0;
   __u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
   if (!cookie) return 0;
   struct udp_entry *e = bpf_map_lookup_elem(&udp_socks, &cookie);
   if (!e) return 0;
+  if (e->pending_ts) udp_flush_connect(sk, e, cookie);
+  if (ret <= 0 || (in && (flags & MSG_PEEK))) return 0;
   if (in) {
     __sync_fetch_and_add(&e->bytes_in, ret);
   } else {

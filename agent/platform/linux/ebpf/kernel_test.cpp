@@ -408,7 +408,9 @@ TEST(EbpfConnectionSource, UdpOverIpv4) { CheckUdp(AF_INET); }
 
 TEST(EbpfConnectionSource, UdpOverIpv6) { CheckUdp(AF_INET6); }
 
-TEST(EbpfConnectionSource, ConnectedUdpSocketIsReportedAtConnect) {
+// A connected socket's record carries the port and address the kernel chose at connect(2),
+// whether the socket then sends, or only closes.
+void CheckConnectedUdp(bool send_first) {
   std::unique_ptr<ConnectionSource> source = OpenConnections();
   ASSERT_NE(source, nullptr);
   Records records(source.get());
@@ -419,7 +421,11 @@ TEST(EbpfConnectionSource, ConnectedUdpSocketIsReportedAtConnect) {
   socklen_t len = 0;
   sockaddr_storage to = Loopback(AF_INET, server_port, &len);
   ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&to), len), 0);
-  ASSERT_EQ(send(client, "x", 1, 0), 1);
+  const uint16_t client_port = LocalPort(client);
+  if (send_first) {
+    ASSERT_EQ(send(client, "x", 1, 0), 1);
+    ASSERT_EQ(send(client, "yz", 2, 0), 2);
+  }
   close(client);
   close(server);
   auto connected = records.WaitFor([&](const ConnectionRecord& r) {
@@ -427,13 +433,20 @@ TEST(EbpfConnectionSource, ConnectedUdpSocketIsReportedAtConnect) {
   });
   ASSERT_TRUE(connected.has_value());
   EXPECT_EQ(connected->pid, getpid());
+  EXPECT_EQ(connected->local.port, client_port);
+  EXPECT_EQ(connected->local.addr, LoopbackBytes(AF_INET));
   auto closed = records.WaitFor(
       [&](const ConnectionRecord& r) { return r.kind == Kind::kClose && r.socket_id == connected->socket_id; });
   ASSERT_TRUE(closed.has_value());
   EXPECT_EQ(closed->remote.port, server_port) << "a connected socket closes with its peer";
   ASSERT_TRUE(closed->bytes_known);
-  EXPECT_EQ(closed->bytes_out, 1u);
+  EXPECT_EQ(closed->bytes_out, send_first ? 3u : 0u);
+  EXPECT_EQ(records.Count([&](const ConnectionRecord& r) { return r.socket_id == connected->socket_id; }), 2u);
 }
+
+TEST(EbpfConnectionSource, ConnectedUdpSocketThatSends) { CheckConnectedUdp(true); }
+
+TEST(EbpfConnectionSource, ConnectedUdpSocketThatOnlyCloses) { CheckConnectedUdp(false); }
 
 TEST(EbpfConnectionSource, CountsRecordsLostWhenTheRingIsFull) {
   std::unique_ptr<ConnectionSource> source = OpenConnections(4096);  // room for about 36 records
