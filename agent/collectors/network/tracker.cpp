@@ -12,18 +12,46 @@ namespace {
 using Kind = ConnectionRecord::Kind;
 using Protocol = ConnectionRecord::Protocol;
 
-constexpr char kSep = '\x1f';
-
 const char* ProtocolName(Protocol p) { return p == Protocol::kUdp ? "udp" : "tcp"; }
 
-std::string Join(std::initializer_list<std::string_view> parts) {
-  std::string out;
-  for (std::string_view p : parts) {
-    if (!out.empty()) out.push_back(kSep);
-    out.append(p);
+// How long an owner's exe read from /proc is used again for the same pid and task name.
+constexpr int64_t kExeCacheMs = 100;
+constexpr size_t kExeCacheEntries = 1024;
+
+// Aggregation keys are internal: the raw bytes of what identifies an aggregate, no text.
+enum class KeyPart : char {
+  kListen = 'l',
+  kConnect = 'c',
+  kAccept = 'a',
+  kCloseOut = 'o',
+  kCloseIn = 'i',
+  kClose = '?',
+};
+
+class Key {
+ public:
+  Key(KeyPart part, const std::string& image, Protocol protocol, uint8_t family) {
+    key_.reserve(image.size() + 48);
+    key_.push_back(static_cast<char>(part));
+    key_.push_back(static_cast<char>(protocol));
+    key_.push_back(static_cast<char>(family));
+    key_.append(image);
+    key_.push_back('\0');
   }
-  return out;
-}
+  Key& Address(const std::array<uint8_t, 16>& a) {
+    key_.append(reinterpret_cast<const char*>(a.data()), a.size());
+    return *this;
+  }
+  Key& Port(uint16_t port) {
+    key_.push_back(static_cast<char>(port >> 8));
+    key_.push_back(static_cast<char>(port & 0xff));
+    return *this;
+  }
+  std::string Take() { return std::move(key_); }
+
+ private:
+  std::string key_;
+};
 
 }  // namespace
 
@@ -42,8 +70,23 @@ ConnectionTracker::Owner ConnectionTracker::Resolve(const ConnectionRecord& r) {
   o.uid = r.uid;
   o.comm = r.comm;
   if (r.pid > 0) {
+    // With the task name known (eBPF), the exe read for the same pid and name a moment ago is
+    // used again: an exec changes the name, and a reused pid within kExeCacheMs is all but
+    // impossible. Without it, /proc is read every time.
+    const int64_t now = env_.clock().MonotonicMs();
+    auto cached = r.comm.empty() ? exe_cache_.end() : exe_cache_.find(r.pid);
+    if (cached != exe_cache_.end() && cached->second.comm == r.comm && now - cached->second.read_ms < kExeCacheMs) {
+      o.exe = cached->second.exe;
+    }
+    if (!o.exe.empty() && o.uid >= 0) return o;
     const std::string dir = options_.proc_root + "/" + std::to_string(r.pid);
-    if (auto exe = env_.ReadLink(dir + "/exe"); exe.ok()) o.exe = std::move(*exe);
+    if (o.exe.empty()) {
+      if (auto exe = env_.ReadLink(dir + "/exe"); exe.ok()) o.exe = std::move(*exe);
+      if (!o.exe.empty() && !r.comm.empty()) {
+        if (exe_cache_.size() >= kExeCacheEntries) exe_cache_.clear();
+        exe_cache_[r.pid] = CachedExe{r.comm, o.exe, now};
+      }
+    }
     if (o.uid < 0) {
       if (auto status = env_.ReadFile(dir + "/status", 4096); status.ok()) {
         if (auto parsed = common::ParseProcStatus(*status); parsed.ok()) o.uid = parsed->euid;
@@ -96,8 +139,8 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
     case Kind::kListen: {
       Owner owner = Resolve(r);
       const std::string image = owner.exe.empty() ? owner.comm : owner.exe;
-      std::string key = Join({"listen", image, ProtocolName(r.protocol), FormatSocketAddress(r.family, r.local.addr),
-                              std::to_string(r.local.port)});
+      std::string key =
+          Key(KeyPart::kListen, image, r.protocol, r.family).Address(r.local.addr).Port(r.local.port).Take();
       if (Merge(key, r, false)) return;
       Add("listen", std::move(key), BaseData(owner, r, false), r, false);
       return;
@@ -107,10 +150,10 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
       const bool outbound = r.kind == Kind::kConnect;
       Owner owner = Resolve(r);
       const std::string image = owner.exe.empty() ? owner.comm : owner.exe;
-      const std::string remote = FormatSocketAddress(r.family, r.remote.addr);
-      std::string key = outbound
-                            ? Join({"connect", image, remote, std::to_string(r.remote.port), ProtocolName(r.protocol)})
-                            : Join({"accept", image, std::to_string(r.local.port), remote, ProtocolName(r.protocol)});
+      std::string key =
+          outbound
+              ? Key(KeyPart::kConnect, image, r.protocol, r.family).Address(r.remote.addr).Port(r.remote.port).Take()
+              : Key(KeyPart::kAccept, image, r.protocol, r.family).Port(r.local.port).Address(r.remote.addr).Take();
       if (r.socket_id != 0) Remember(r.socket_id, Open{key, generation_, outbound, owner, {}});
       if (Merge(key, r, false)) return;  // the common case under load: no event to build
       Json data = BaseData(owner, r, true);
@@ -154,14 +197,18 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
       }
       if (!known) owner = Resolve(r);
       const std::string image = owner.exe.empty() ? owner.comm : owner.exe;
-      const std::string remote = FormatSocketAddress(r.family, r.remote.addr);
       std::string key;
-      if (known) {
-        key = outbound ? Join({"close", "o", image, remote, std::to_string(r.remote.port), ProtocolName(r.protocol)})
-                       : Join({"close", "i", image, std::to_string(r.local.port), remote, ProtocolName(r.protocol)});
+      if (known && outbound) {
+        key = Key(KeyPart::kCloseOut, image, r.protocol, r.family).Address(r.remote.addr).Port(r.remote.port).Take();
+      } else if (known) {
+        key = Key(KeyPart::kCloseIn, image, r.protocol, r.family).Port(r.local.port).Address(r.remote.addr).Take();
       } else {
-        key = Join({"close", "?", image, FormatSocketAddress(r.family, r.local.addr), std::to_string(r.local.port),
-                    remote, std::to_string(r.remote.port), ProtocolName(r.protocol)});
+        key = Key(KeyPart::kClose, image, r.protocol, r.family)
+                  .Address(r.local.addr)
+                  .Port(r.local.port)
+                  .Address(r.remote.addr)
+                  .Port(r.remote.port)
+                  .Take();
       }
       if (Merge(key, r, true)) return;
       Json data = BaseData(owner, r, true);

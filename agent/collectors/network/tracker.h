@@ -1,6 +1,8 @@
 // ConnectionTracker: turns connection records (from any ConnectionSource) into `network`
 // events: names the process (/proc/PID/exe over Env, the user from /etc/passwd), remembers
 // open connections so that their close knows its direction and process, and aggregates.
+// When a record carries the task name (eBPF), the exe read for the same pid and name less
+// than 100 ms before is used again instead of reading /proc (an exec changes the name).
 //
 // Aggregation. The core aggregator can only count identical events; a connection aggregate
 // must also add up bytes, so the tracker keeps its own bounded table per interval (the
@@ -116,6 +118,12 @@ class ConnectionTracker {
   std::unordered_map<std::string, std::list<Held>::iterator> index_;
   std::list<uint64_t> open_order_;  // socket ids, oldest first
   std::unordered_map<uint64_t, Open> open_;
+  struct CachedExe {
+    std::string comm;
+    std::string exe;
+    int64_t read_ms = 0;  // monotonic
+  };
+  std::unordered_map<int32_t, CachedExe> exe_cache_;  // by pid
 };
 
 }  // namespace vigil::network

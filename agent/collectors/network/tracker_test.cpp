@@ -288,6 +288,25 @@ TEST_F(TrackerTest, IdenticalListensAggregate) {
   EXPECT_EQ(events_[0].count, 2u);
 }
 
+TEST_F(TrackerTest, TheExeOfAPidIsReadAgainWhenItsTaskNameChangesOrAfterAMoment) {
+  ConnectionTracker& t = Make(0);
+  auto connect = [&](const std::string& comm) {
+    ConnectionRecord r = Rec(Kind::kConnect, 0, V4(10, 0, 0, 1, 41000), V4(192, 0, 2, 7, 443));
+    r.comm = comm;
+    t.Handle(r);
+    return events_.back().data.value("exe", "");
+  };
+  EXPECT_EQ(connect("curl"), "/usr/bin/curl");
+  env_.SetLink("/proc/100/exe", "/tmp/curl");  // the same pid runs another file now
+  EXPECT_EQ(connect("curl"), "/usr/bin/curl");  // same name, a moment later: not read again
+  EXPECT_EQ(connect("sh"), "/tmp/curl");        // another name: an exec happened
+  env_.SetLink("/proc/100/exe", "/bin/sh");
+  env_.manual_clock().Advance(100);
+  EXPECT_EQ(connect("sh"), "/bin/sh");  // a moment has passed
+  env_.SetLink("/proc/100/exe", "/bin/dash");
+  EXPECT_EQ(connect(""), "/bin/dash");  // without a name (sock_diag), always read
+}
+
 // Every shape of event the tracker makes validates against schema/events.yml.
 TEST_F(TrackerTest, EveryEventMatchesTheSchema) {
   const Result<schema::Schema>& loaded = schema::BuiltinSchema();
