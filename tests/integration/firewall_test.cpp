@@ -140,7 +140,9 @@ TEST_F(NftablesIntegration, TableChainRuleAndPolicyChangesAreReportedCountersAre
                   std::to_string(port) + " counter\n  }\n}\n"),
             0);
   auto added = agent->WaitFor(
-      [&](const json& e) { return IsFirewall(e, "changed") && !FindChange(e, "chains_added", table_, "out").is_null(); },
+      [&](const json& e) {
+        return IsFirewall(e, "changed") && !FindChange(e, "chains_added", table_, "out").is_null();
+      },
       10s);
   ASSERT_TRUE(added) << "no changed event with the new chain; agent log:\n" << agent->Log();
   json chain = FindChange(*added, "chains_added", table_, "out");
@@ -166,8 +168,7 @@ TEST_F(NftablesIntegration, TableChainRuleAndPolicyChangesAreReportedCountersAre
   to.sin_family = AF_INET;
   to.sin_port = htons(static_cast<uint16_t>(port));
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  for (int i = 0; i < 5; ++i)
-    EXPECT_EQ(sendto(sock, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 1);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(sendto(sock, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 1);
   close(sock);
   const json listing = json::parse(Output(nft_ + " -j list chain inet " + table_ + " out"), nullptr, false);
   int64_t packets = -1;
@@ -258,8 +259,8 @@ TEST(LegacyIptablesIntegration, LegacyTablesAreReadEveryInterval) {
   ASSERT_NE(agent, nullptr);
   auto snapshot = agent->WaitFor([](const json& e) { return IsFirewall(e, "snapshot"); }, 20s);
   ASSERT_TRUE(snapshot) << "no firewall snapshot; agent log:\n" << agent->Log();
-  ASSERT_EQ((*snapshot)["data"]["backends"].size(), 1u) << "a new namespace holds no legacy tables: "
-                                                         << snapshot->dump();
+  ASSERT_EQ((*snapshot)["data"]["backends"].size(), 1u)
+      << "a new namespace holds no legacy tables: " << snapshot->dump();
   EXPECT_EQ((*snapshot)["data"]["table_count"], 0);
 
   const std::string netns = "--net=/proc/" + std::to_string(agent->pid()) + "/ns/net";

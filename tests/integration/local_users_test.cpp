@@ -112,8 +112,7 @@ TEST_F(UseraddIntegration, UserAndGroupAddedThenRemoved) {
       << "no group_added for the user's own group; agent log:\n"
       << agent->Log();
   // The several files useradd writes are read as one change: no spurious user_changed.
-  for (const json& e : agent->Events())
-    EXPECT_FALSE(Names(e, "user_changed", "user", user_)) << e.dump();
+  for (const json& e : agent->Events()) EXPECT_FALSE(Names(e, "user_changed", "user", user_)) << e.dump();
 
   ASSERT_EQ(RunTool({userdel_, user_}), 0);
   auto removed = agent->WaitFor([&](const json& e) { return Names(e, "user_removed", "user", user_); }, 10s);
@@ -152,8 +151,8 @@ class AccountCopyIntegration : public ::testing::Test {
   }
 
   std::string Config() const {
-    return "local_users:\n  passwd_path: " + dir_ + "/passwd\n  group_path: " + dir_ + "/group\n  shadow_path: " +
-           dir_ + "/shadow\n";
+    return "local_users:\n  passwd_path: " + dir_ + "/passwd\n  group_path: " + dir_ +
+           "/group\n  shadow_path: " + dir_ + "/shadow\n";
   }
 
   std::string dir_;
@@ -167,7 +166,8 @@ constexpr char kPasswd[] =
     "nopw:x:1001:1001::/home/nopw:/bin/bash\n";
 constexpr char kGroup[] = "root:x:0:\ndaemon:x:1:\nsudo:x:27:\nnopw:x:1001:\n";
 constexpr char kShadow[] =
-    "root:$6$saltsalt$0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijkl:19000:0:99999:7:::\n"
+    "root:$6$saltsalt$0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijkl:19000:0:"
+    "99999:7:::\n"
     "daemon:*:19000:0:99999:7:::\n"
     "toor:!:19000:0:99999:7:::\n"
     "nopw::19000:0:99999:7:::\n";

@@ -8,7 +8,7 @@ namespace vigil::firewall {
 namespace {
 
 using ChainKey = std::tuple<std::string, std::string, std::string>;  // family, table, chain
-using TableKey = std::pair<std::string, std::string>;                 // family, table
+using TableKey = std::pair<std::string, std::string>;                // family, table
 
 Json TableJson(std::string_view backend, const Table& t) {
   return Json{{"backend", backend}, {"family", t.family}, {"table", t.name}};
@@ -104,13 +104,15 @@ Json SummaryData(const FirewallView& view) {
     chain_count += r.chains.size();
     rules += r.rule_count();
     for (const Chain& c : r.chains) {
-      if (chains.size() < kMaxChains) chains.push_back(ChainJson(b.name, c));
-      else ++omitted;
+      if (chains.size() < kMaxChains)
+        chains.push_back(ChainJson(b.name, c));
+      else
+        ++omitted;
     }
   }
-  Json data = {{"digest", view.digest},         {"backends", std::move(backends)},
-               {"chains", std::move(chains)},   {"hook_policies", HookPolicies(view)},
-               {"table_count", tables},         {"chain_count", chain_count},
+  Json data = {{"digest", view.digest},       {"backends", std::move(backends)},
+               {"chains", std::move(chains)}, {"hook_policies", HookPolicies(view)},
+               {"table_count", tables},       {"chain_count", chain_count},
                {"rule_count", rules}};
   if (omitted > 0) data["chains_omitted"] = omitted;
   return data;
@@ -130,8 +132,10 @@ Json ChangesData(const FirewallView& before, const FirewallView& after) {
     for (const Table& t : new_rs.tables) new_tables[{t.family, t.name}] = &t;
     for (const auto& [key, t] : new_tables) {
       auto it = old_tables.find(key);
-      if (it == old_tables.end()) Add(changes, "tables_added", TableJson(b.name, *t), &omitted);
-      else if (it->second->digest != t->digest) Add(changes, "tables_changed", TableJson(b.name, *t), &omitted);
+      if (it == old_tables.end())
+        Add(changes, "tables_added", TableJson(b.name, *t), &omitted);
+      else if (it->second->digest != t->digest)
+        Add(changes, "tables_changed", TableJson(b.name, *t), &omitted);
     }
     for (const auto& [key, t] : old_tables)
       if (new_tables.count(key) == 0) Add(changes, "tables_removed", TableJson(b.name, *t), &omitted);

@@ -28,8 +28,8 @@ std::string Chain(const std::string& family, const std::string& table, const std
 
 std::string Rule(const std::string& family, const std::string& table, const std::string& chain,
                  const std::string& verdict) {
-  return R"({"rule":{"family":")" + family + R"(","table":")" + table + R"(","chain":")" + chain +
-         R"(","expr":[{")" + verdict + R"(":null}]}})";
+  return R"({"rule":{"family":")" + family + R"(","table":")" + table + R"(","chain":")" + chain + R"(","expr":[{")" +
+         verdict + R"(":null}]}})";
 }
 
 Json PolicyOf(const Json& policies, const std::string& family, const std::string& hook) {
@@ -48,10 +48,10 @@ TEST(HookPolicies, NoChainsMeansAcceptEverywhere) {
 }
 
 TEST(HookPolicies, InetCountsForBothFamiliesAndAnyDropOnThePathWins) {
-  const Backend nft = Nft(R"({"table":{"family":"inet","name":"f"}},)" + Chain("inet", "f", "in", "input", "drop") +
-                          R"(,{"table":{"family":"ip","name":"n"}},)" +
-                          Chain("ip", "n", "pre", "prerouting", "accept") + "," +
-                          Chain("ip", "n", "out", "output", "accept") + "," + Chain("ip", "n", "regular"));
+  const Backend nft =
+      Nft(R"({"table":{"family":"inet","name":"f"}},)" + Chain("inet", "f", "in", "input", "drop") +
+          R"(,{"table":{"family":"ip","name":"n"}},)" + Chain("ip", "n", "pre", "prerouting", "accept") + "," +
+          Chain("ip", "n", "out", "output", "accept") + "," + Chain("ip", "n", "regular"));
   const Backend legacy = *ParseIptablesSave("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\nCOMMIT\n", "ip6");
   const Json p = HookPolicies(ViewOf({{"nftables", nft, ""}, {"iptables-legacy", legacy, ""}}));
   EXPECT_EQ(PolicyOf(p, "ip", "input"), (Json{{"family", "ip"}, {"hook", "input"}, {"policy", "drop"}, {"chains", 2}}));
@@ -77,8 +77,8 @@ TEST(SummaryData, CarriesTotalsBackendsAndChains) {
   EXPECT_EQ(d["backends"][0]["available"], true);
   EXPECT_EQ(d["backends"][0]["rules"], 8);
   EXPECT_EQ(d["backends"][0]["digest"].get<std::string>().size(), 64u);
-  EXPECT_EQ(d["backends"][1], (Json{{"name", "iptables-legacy"}, {"available", false},
-                                    {"error", "legacy tables exist but no tool"}}));
+  EXPECT_EQ(d["backends"][1],
+            (Json{{"name", "iptables-legacy"}, {"available", false}, {"error", "legacy tables exist but no tool"}}));
   ASSERT_EQ(d["chains"].size(), 7u);
   EXPECT_EQ(d["chains"][0], (Json{{"backend", "nftables"},
                                   {"family", "inet"},
@@ -89,11 +89,9 @@ TEST(SummaryData, CarriesTotalsBackendsAndChains) {
                                   {"priority", 0},
                                   {"policy", "drop"},
                                   {"rules", 0}}));
-  EXPECT_EQ(d["chains"][2], (Json{{"backend", "nftables"},
-                                  {"family", "inet"},
-                                  {"table", "filter"},
-                                  {"chain", "my_chain"},
-                                  {"rules", 2}}));
+  EXPECT_EQ(
+      d["chains"][2],
+      (Json{{"backend", "nftables"}, {"family", "inet"}, {"table", "filter"}, {"chain", "my_chain"}, {"rules", 2}}));
   EXPECT_FALSE(d.contains("chains_omitted"));
   EXPECT_EQ(d["hook_policies"].size(), 6u);
 }
@@ -120,7 +118,8 @@ TEST(ChangesData, ListsTablesAndChainsAddedRemovedAndChanged) {
                            "," + Chain("inet", "f", "gone") + "," + Rule("inet", "f", "in", "accept");
   const std::string next = R"({"table":{"family":"inet","name":"f"}},)" + Chain("inet", "f", "in", "input", "drop") +
                            "," + Rule("inet", "f", "in", "accept") + "," + Rule("inet", "f", "in", "drop") +
-                           R"(,{"table":{"family":"ip","name":"new"}},)" + Chain("ip", "new", "out", "output", "accept");
+                           R"(,{"table":{"family":"ip","name":"new"}},)" +
+                           Chain("ip", "new", "out", "output", "accept");
   const FirewallView before = ViewOf({BackendState{"nftables", Nft(base), ""}});
   const FirewallView after = ViewOf({BackendState{"nftables", Nft(next), ""}});
   const Json c = ChangesData(before, after);
@@ -167,8 +166,9 @@ TEST(ChangesData, UnreadBackendsAreNotCompared) {
 
 TEST(ChangesData, ABackendThatAppearsHasAllItsTablesAdded) {
   const Backend legacy = *ParseIptablesSave("*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\nCOMMIT\n", "ip");
-  const Json c = ChangesData(ViewOf({BackendState{"nftables", Nft(""), ""}}),
-                             ViewOf({BackendState{"nftables", Nft(""), ""}, BackendState{"iptables-legacy", legacy, ""}}));
+  const Json c =
+      ChangesData(ViewOf({BackendState{"nftables", Nft(""), ""}}),
+                  ViewOf({BackendState{"nftables", Nft(""), ""}, BackendState{"iptables-legacy", legacy, ""}}));
   ASSERT_EQ(c["tables_added"].size(), 1u);
   EXPECT_EQ(c["tables_added"][0]["backend"], "iptables-legacy");
   ASSERT_EQ(c["chains_added"].size(), 2u);

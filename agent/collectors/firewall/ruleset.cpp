@@ -58,7 +58,8 @@ bool HasFlag(const Json& body, std::string_view flag) {
   if (it == body.end()) return false;
   if (it->is_string()) return it->get_ref<const std::string&>() == flag;
   if (!it->is_array()) return false;
-  return std::any_of(it->begin(), it->end(), [&](const Json& f) { return f.is_string() && f.get_ref<const std::string&>() == flag; });
+  return std::any_of(it->begin(), it->end(),
+                     [&](const Json& f) { return f.is_string() && f.get_ref<const std::string&>() == flag; });
 }
 
 const std::string* StringField(const Json& body, const char* key) {
@@ -106,8 +107,7 @@ void HandleNftObject(Backend& b, std::map<TableKey, NftTable>& tables, size_t in
     const std::string* chain = StringField(body, "chain");
     if (chain == nullptr) return AddProblem(b, where + ": no 'chain'");
     auto it = table.chains.find(*chain);
-    if (it == table.chains.end())
-      return AddProblem(b, where + ": rule of unknown chain '" + Printable(*chain) + "'");
+    if (it == table.chains.end()) return AddProblem(b, where + ": rule of unknown chain '" + Printable(*chain) + "'");
     for (const char* k : {"family", "table", "chain"}) body.erase(k);
     Normalize(body);
     it->second.rules.push_back(std::move(body));
@@ -124,8 +124,10 @@ void HandleNftObject(Backend& b, std::map<TableKey, NftTable>& tables, size_t in
     if (const std::string* v = StringField(body, "type")) s.type = *v;
     if (const std::string* v = StringField(body, "hook")) s.hook = *v;
     if (const std::string* v = StringField(body, "policy")) {
-      if (*v == "accept" || *v == "drop") s.policy = *v;
-      else AddProblem(b, where + ": unknown policy '" + Printable(*v) + "'");
+      if (*v == "accept" || *v == "drop")
+        s.policy = *v;
+      else
+        AddProblem(b, where + ": unknown policy '" + Printable(*v) + "'");
     }
     if (auto p = body.find("prio"); p != body.end() && p->is_number_integer()) s.priority = p->get<int64_t>();
     for (const char* k : {"family", "table", "name"}) body.erase(k);

@@ -64,10 +64,10 @@ struct Chain {
   std::string family;  // ip, ip6, inet, arp, bridge, netdev
   std::string table;
   std::string name;
-  std::string type;    // nftables base chains: filter, nat, route; else empty
-  std::string hook;    // base chains: prerouting, input, forward, output, postrouting, ingress...
+  std::string type;                 // nftables base chains: filter, nat, route; else empty
+  std::string hook;                 // base chains: prerouting, input, forward, output, postrouting, ingress...
   std::optional<int64_t> priority;  // nftables base chains
-  std::string policy;  // base chains: accept or drop; empty for regular chains
+  std::string policy;               // base chains: accept or drop; empty for regular chains
   size_t rules = 0;
   std::string digest;  // of the chain's normalised definition and rules
 };
@@ -80,12 +80,12 @@ struct Table {
 };
 
 struct Backend {
-  std::string name;            // kNftables or kIptablesLegacy
-  std::vector<Table> tables;   // sorted by (family, name)
-  std::vector<Chain> chains;   // sorted by (family, table, name)
-  std::string digest;          // of the whole normalised ruleset of this backend
+  std::string name;                   // kNftables or kIptablesLegacy
+  std::vector<Table> tables;          // sorted by (family, name)
+  std::vector<Chain> chains;          // sorted by (family, table, name)
+  std::string digest;                 // of the whole normalised ruleset of this backend
   std::vector<std::string> problems;  // skipped objects or lines (at most kMaxProblems)
-  size_t problem_count = 0;            // all of them
+  size_t problem_count = 0;           // all of them
 
   size_t rule_count() const;
 };

@@ -64,17 +64,22 @@ class LibNftables {
     if (rc == 0) {
       const char* text = output_(ctx);
       std::string s = text != nullptr ? text : "";
-      if (s.size() > kMaxOutputBytes) out = Status::IoError("nft ruleset listing larger than 32 MB, not read");
-      else out = std::move(s);
+      if (s.size() > kMaxOutputBytes)
+        out = Status::IoError("nft ruleset listing larger than 32 MB, not read");
+      else
+        out = std::move(s);
     } else {
       const char* err = errors_(ctx);
       std::string msg = err != nullptr ? err : "";
       while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
       if (msg.empty()) msg = "failed";
       msg = "nft list ruleset: " + msg.substr(0, 512);
-      if (msg.find("Operation not permitted") != std::string::npos) out = Status::PermissionDenied(msg);
-      else if (msg.find("Protocol not supported") != std::string::npos) out = Status::Unavailable(msg);
-      else out = Status::IoError(msg);
+      if (msg.find("Operation not permitted") != std::string::npos)
+        out = Status::PermissionDenied(msg);
+      else if (msg.find("Protocol not supported") != std::string::npos)
+        out = Status::Unavailable(msg);
+      else
+        out = Status::IoError(msg);
     }
     ctx_free_(ctx);
     return out;
@@ -169,8 +174,10 @@ Result<std::string> RunTool(const std::string& path, const std::atomic<bool>& ca
     }
     if (out_open && fds[0].revents != 0) {
       const ssize_t n = read(out[0], buf, sizeof(buf));
-      if (n > 0) stdout_text.append(buf, static_cast<size_t>(n));
-      else if (n == 0 || errno != EINTR) out_open = false;
+      if (n > 0)
+        stdout_text.append(buf, static_cast<size_t>(n));
+      else if (n == 0 || errno != EINTR)
+        out_open = false;
       if (stdout_text.size() > kMaxOutputBytes) {
         failure = "output larger than 32 MB";
         break;
@@ -178,8 +185,10 @@ Result<std::string> RunTool(const std::string& path, const std::atomic<bool>& ca
     }
     if (err_open && fds[1].revents != 0) {
       const ssize_t n = read(err[0], buf, sizeof(buf));
-      if (n > 0 && stderr_text.size() < 4096) stderr_text.append(buf, static_cast<size_t>(n));
-      else if (n == 0 || (n < 0 && errno != EINTR)) err_open = false;
+      if (n > 0 && stderr_text.size() < 4096)
+        stderr_text.append(buf, static_cast<size_t>(n));
+      else if (n == 0 || (n < 0 && errno != EINTR))
+        err_open = false;
     }
   }
   close(out[0]);
@@ -234,8 +243,7 @@ class LinuxRulesetReader final : public RulesetReader {
 
   Result<std::string> ReadIptablesLegacy(std::string_view family) override {
     if (cancel_.load()) return Status::Unavailable("cancelled");
-    const std::string names_path =
-        family == "ip6" ? "/proc/net/ip6_tables_names" : "/proc/net/ip_tables_names";
+    const std::string names_path = family == "ip6" ? "/proc/net/ip6_tables_names" : "/proc/net/ip_tables_names";
     Result<std::string> names = env_.ReadFile(names_path, 4096);
     if (!names.ok() || names->find_first_not_of(" \n") == std::string::npos)
       return Status::NotFound("no legacy " + std::string(family) + " tables");

@@ -17,7 +17,8 @@ const Chain* FindChain(const Backend& b, std::string_view family, std::string_vi
 }
 
 std::string Replace(std::string s, const std::string& from, const std::string& to) {
-  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) s.replace(pos, from.size(), to);
+  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
+    s.replace(pos, from.size(), to);
   return s;
 }
 
@@ -84,12 +85,16 @@ TEST(NftJsonParser, CountersHandlesAndVersionDoNotChangeTheDigest) {
 TEST(NftJsonParser, QuotaUseLastUsedAndElementExpiryDoNotChangeTheDigest) {
   auto doc = [](const std::string& used, const std::string& last, const std::string& expires) {
     return R"({"nftables":[{"table":{"family":"inet","name":"t","handle":1}},
-      {"quota":{"family":"inet","name":"q","table":"t","handle":2,"bytes":1000,"used":)" + used + R"(,"inv":false}},
+      {"quota":{"family":"inet","name":"q","table":"t","handle":2,"bytes":1000,"used":)" +
+           used + R"(,"inv":false}},
       {"set":{"family":"inet","name":"s","table":"t","type":"ipv4_addr","handle":3,"flags":["timeout"],
-              "elem":[{"elem":{"val":"192.0.2.1","timeout":60,"expires":)" + expires + R"(}}]}},
+              "elem":[{"elem":{"val":"192.0.2.1","timeout":60,"expires":)" +
+           expires + R"(}}]}},
       {"chain":{"family":"inet","table":"t","name":"c","handle":4}},
-      {"rule":{"family":"inet","table":"t","chain":"c","handle":5,"expr":[{"last":{"used":)" + last + R"(}},
-               {"quota":{"val":5,"val_unit":"mbytes","used":)" + used + R"(,"used_unit":"bytes"}},{"accept":null}]}}]})";
+      {"rule":{"family":"inet","table":"t","chain":"c","handle":5,"expr":[{"last":{"used":)" +
+           last + R"(}},
+               {"quota":{"val":5,"val_unit":"mbytes","used":)" +
+           used + R"(,"used_unit":"bytes"}},{"accept":null}]}}]})";
   };
   const Backend a = MustParseNft(doc("0", "10", "59"));
   const Backend b = MustParseNft(doc("777", "99999", "3"));
@@ -98,7 +103,8 @@ TEST(NftJsonParser, QuotaUseLastUsedAndElementExpiryDoNotChangeTheDigest) {
 
 TEST(NftJsonParser, ARuleChangeChangesItsChainAndTheBackendOnly) {
   const Backend a = MustParseNft(testdata::kNftJson);
-  const Backend b = MustParseNft(Replace(testdata::kNftJson, "\"right\":{\"set\":[22,80]}", "\"right\":{\"set\":[22,80,8080]}"));
+  const Backend b =
+      MustParseNft(Replace(testdata::kNftJson, "\"right\":{\"set\":[22,80]}", "\"right\":{\"set\":[22,80,8080]}"));
   EXPECT_NE(a.digest, b.digest);
   for (size_t i = 0; i < a.chains.size(); ++i) {
     const bool is_input = a.chains[i].table == "filter" && a.chains[i].name == "input";
@@ -107,10 +113,12 @@ TEST(NftJsonParser, ARuleChangeChangesItsChainAndTheBackendOnly) {
 }
 
 TEST(NftJsonParser, ARuleMovedChangesTheDigest) {
-  const std::string text = R"({"nftables":[{"table":{"family":"ip","name":"t"}},{"chain":{"family":"ip","table":"t","name":"c"}},
+  const std::string text =
+      R"({"nftables":[{"table":{"family":"ip","name":"t"}},{"chain":{"family":"ip","table":"t","name":"c"}},
       {"rule":{"family":"ip","table":"t","chain":"c","expr":[{"accept":null}]}},
       {"rule":{"family":"ip","table":"t","chain":"c","expr":[{"drop":null}]}}]})";
-  const std::string swapped = R"({"nftables":[{"table":{"family":"ip","name":"t"}},{"chain":{"family":"ip","table":"t","name":"c"}},
+  const std::string swapped =
+      R"({"nftables":[{"table":{"family":"ip","name":"t"}},{"chain":{"family":"ip","table":"t","name":"c"}},
       {"rule":{"family":"ip","table":"t","chain":"c","expr":[{"drop":null}]}},
       {"rule":{"family":"ip","table":"t","chain":"c","expr":[{"accept":null}]}}]})";
   EXPECT_NE(MustParseNft(text).digest, MustParseNft(swapped).digest);
@@ -127,8 +135,8 @@ TEST(NftJsonParser, TableAndChainOrderDoNotMatter) {
 TEST(NftJsonParser, StaticSetElementsCountDynamicOnesDoNot) {
   auto doc = [](const std::string& flags, const std::string& elem) {
     return R"({"nftables":[{"table":{"family":"inet","name":"t"}},
-      {"set":{"family":"inet","name":"s","table":"t","type":"ipv4_addr","flags":[)" + flags + R"(],"elem":[)" + elem +
-           R"(]}}]})";
+      {"set":{"family":"inet","name":"s","table":"t","type":"ipv4_addr","flags":[)" +
+           flags + R"(],"elem":[)" + elem + R"(]}}]})";
   };
   EXPECT_NE(MustParseNft(doc("\"interval\"", "\"192.0.2.1\"")).digest,
             MustParseNft(doc("\"interval\"", "\"192.0.2.2\"")).digest);
@@ -241,16 +249,16 @@ TEST(IptablesSaveParser, CountersDoNotChangeTheDigestRulesDo) {
 
 TEST(IptablesSaveParser, NamesBadLinesAndKeepsTheRest) {
   const std::string text =
-      "-A INPUT -j DROP\n"        // 1 outside a table
-      "*filter\n"                 // 2
-      ":INPUT ACCEPT [0:0]\n"     // 3
-      ":BROKEN\n"                 // 4 no policy
-      "-A NOPE -j DROP\n"         // 5 undeclared chain
-      "[1:2 -A INPUT -j DROP\n"   // 6 unterminated counters
-      "-I INPUT -j DROP\n"        // 7 not in save output
-      ":OUTPUT QUEUE [0:0]\n"     // 8 not a policy
-      "-A INPUT -j ACCEPT\n"      // 9 ok
-      "*nat\n"                    // 10 filter not committed
+      "-A INPUT -j DROP\n"           // 1 outside a table
+      "*filter\n"                    // 2
+      ":INPUT ACCEPT [0:0]\n"        // 3
+      ":BROKEN\n"                    // 4 no policy
+      "-A NOPE -j DROP\n"            // 5 undeclared chain
+      "[1:2 -A INPUT -j DROP\n"      // 6 unterminated counters
+      "-I INPUT -j DROP\n"           // 7 not in save output
+      ":OUTPUT QUEUE [0:0]\n"        // 8 not a policy
+      "-A INPUT -j ACCEPT\n"         // 9 ok
+      "*nat\n"                       // 10 filter not committed
       ":PREROUTING ACCEPT [0:0]\n";  // end without COMMIT
   Result<Backend> r = ParseIptablesSave(text, "ip");
   ASSERT_TRUE(r.ok());

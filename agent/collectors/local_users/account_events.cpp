@@ -85,9 +85,8 @@ std::optional<Event> GroupChange(const GroupAccount& a, const GroupAccount& b) {
 }  // namespace
 
 Json UserJson(const UserAccount& u) {
-  Json j = {{"user", u.name},   {"uid", u.uid},
-            {"gid", u.gid},     {"home", u.home},
-            {"shell", u.shell}, {"login_shell", u.login_shell()},
+  Json j = {{"user", u.name},  {"uid", u.uid},     {"gid", u.gid},
+            {"home", u.home},  {"shell", u.shell}, {"login_shell", u.login_shell()},
             {"uid0", u.uid0()}};
   PutPassword(j, u.password);
   return j;
@@ -105,12 +104,9 @@ Json SnapshotData(const Accounts& accounts, size_t malformed_lines, size_t max_e
   }
   for (const auto& [name, g] : accounts.groups)
     if (groups.size() < max_entries) groups.push_back(GroupJson(g));
-  Json data = {{"users", std::move(users)},
-               {"groups", std::move(groups)},
-               {"user_count", accounts.users.size()},
-               {"group_count", accounts.groups.size()},
-               {"uid0_users", std::move(uid0)},
-               {"empty_password_users", std::move(empty)},
+  Json data = {{"users", std::move(users)},           {"groups", std::move(groups)},
+               {"user_count", accounts.users.size()}, {"group_count", accounts.groups.size()},
+               {"uid0_users", std::move(uid0)},       {"empty_password_users", std::move(empty)},
                {"shadow_read", accounts.shadow_read}};
   if (accounts.users.size() > max_entries) data["users_omitted"] = accounts.users.size() - max_entries;
   if (accounts.groups.size() > max_entries) data["groups_omitted"] = accounts.groups.size() - max_entries;

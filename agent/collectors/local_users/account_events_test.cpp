@@ -28,14 +28,14 @@ std::vector<std::string> Actions(const std::vector<Event>& events) {
 TEST(UserJson, CarriesFlagsAndOmitsUnknownPasswordState) {
   UserAccount u{"toor", 0, 0, "/root", "/bin/sh", ClassifyPasswordField("")};
   EXPECT_EQ(UserJson(u), (Json{{"user", "toor"},
-                                {"uid", 0},
-                                {"gid", 0},
-                                {"home", "/root"},
-                                {"shell", "/bin/sh"},
-                                {"login_shell", true},
-                                {"uid0", true},
-                                {"empty_password", true},
-                                {"password_locked", false}}));
+                               {"uid", 0},
+                               {"gid", 0},
+                               {"home", "/root"},
+                               {"shell", "/bin/sh"},
+                               {"login_shell", true},
+                               {"uid0", true},
+                               {"empty_password", true},
+                               {"password_locked", false}}));
   u.password = PasswordInfo{};
   const Json j = UserJson(u);
   EXPECT_FALSE(j.contains("empty_password"));
@@ -78,8 +78,7 @@ TEST(DiffAccounts, ReportsAddedAndRemovedUsersAndGroups) {
   Accounts after = Make(
       "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
       "toor:x:0:0::/root:/bin/sh\n",
-      "root:x:0:\nsudo:x:27:alice\nalice:x:1000:\ntoor:x:0:\n",
-      std::string(kShadow) + "toor:::::::::\n");
+      "root:x:0:\nsudo:x:27:alice\nalice:x:1000:\ntoor:x:0:\n", std::string(kShadow) + "toor:::::::::\n");
   const std::vector<Event> events = DiffAccounts(before, after);
   ASSERT_EQ(Actions(events), (std::vector<std::string>{"user_removed", "user_added", "group_added"}));
   EXPECT_EQ(events[0].type, "local_users");

@@ -62,8 +62,7 @@ bool IsCleanText(std::string_view s) {
       if ((cc & 0xc0) != 0x80) return false;
       cp = (cp << 6) | (cc & 0x3f);
     }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
       return false;
     i += len;
   }
@@ -99,7 +98,8 @@ class FirstWins {
   // True when `name` is new; otherwise fills `reason`.
   bool Claim(std::string_view name, size_t line, std::string* reason) {
     auto [it, inserted] = seen_.emplace(std::string(name), line);
-    if (!inserted) *reason = "duplicate name '" + std::string(name) + "' (line " + std::to_string(it->second) + " wins)";
+    if (!inserted)
+      *reason = "duplicate name '" + std::string(name) + "' (line " + std::to_string(it->second) + " wins)";
     return inserted;
   }
 
@@ -120,7 +120,7 @@ bool IsDesChar(char c) {
 }
 
 bool LooksLikeHash(std::string_view f) {
-  if (f.size() > 1 && f[0] == '$') return true;  // $id$salt$hash (md5, sha-crypt, yescrypt, bcrypt...)
+  if (f.size() > 1 && f[0] == '$') return true;             // $id$salt$hash (md5, sha-crypt, yescrypt, bcrypt...)
   if (f.size() == 13 || (f.size() == 20 && f[0] == '_')) {  // traditional and BSDi extended DES
     for (size_t i = f[0] == '_' ? 1 : 0; i < f.size(); ++i)
       if (!IsDesChar(f[i])) return false;
@@ -160,8 +160,10 @@ Parsed<PasswdEntry> ParsePasswdText(std::string_view text) {
     const std::vector<std::string_view> f = SplitFields(line, ':');
     std::string reason = CheckCommon(f, 7, "a passwd line");
     std::optional<uint32_t> uid, gid;
-    if (reason.empty() && !(uid = ParseId(f[2]))) reason = "UID '" + std::string(f[2]) + "' is not a number in [0, 2^32-2]";
-    if (reason.empty() && !(gid = ParseId(f[3]))) reason = "GID '" + std::string(f[3]) + "' is not a number in [0, 2^32-2]";
+    if (reason.empty() && !(uid = ParseId(f[2])))
+      reason = "UID '" + std::string(f[2]) + "' is not a number in [0, 2^32-2]";
+    if (reason.empty() && !(gid = ParseId(f[3])))
+      reason = "GID '" + std::string(f[3]) + "' is not a number in [0, 2^32-2]";
     if (reason.empty()) names.Claim(f[0], number, &reason);
     if (!reason.empty()) {
       out.errors.push_back({number, std::move(reason)});
@@ -190,7 +192,8 @@ Parsed<GroupEntry> ParseGroupText(std::string_view text) {
     const std::vector<std::string_view> f = SplitFields(line, ':');
     std::string reason = CheckCommon(f, 4, "a group line");
     std::optional<uint32_t> gid;
-    if (reason.empty() && !(gid = ParseId(f[2]))) reason = "GID '" + std::string(f[2]) + "' is not a number in [0, 2^32-2]";
+    if (reason.empty() && !(gid = ParseId(f[2])))
+      reason = "GID '" + std::string(f[2]) + "' is not a number in [0, 2^32-2]";
     if (reason.empty()) names.Claim(f[0], number, &reason);
     if (!reason.empty()) {
       out.errors.push_back({number, std::move(reason)});

@@ -43,17 +43,17 @@ TEST(PasswdParser, SkipsCommentsBlankLinesAndCarriageReturns) {
 
 TEST(PasswdParser, NamesEachMalformedLineAndKeepsTheRest) {
   const auto p = ParsePasswdText(
-      "root:x:0:0:root:/root:/bin/bash\n"         // 1 ok
-      "short:x:5:5\n"                             // 2 too few fields
-      ":x:6:6::/:/bin/sh\n"                       // 3 empty name
-      "+nis::::::\n"                              // 4 NIS compat
-      "baduid:x:12a:1::/:/bin/sh\n"               // 5 uid not a number
-      "biguid:x:4294967295:1::/:/bin/sh\n"        // 6 (uid_t)-1
-      "badgid:x:7:-1::/:/bin/sh\n"                // 7 gid negative
-      "ctrl:x:8:8::/ho\x01me:/bin/sh\n"           // 8 control character
-      "utf:x:9:9::/h\xc3(:/bin/sh\n"              // 9 invalid UTF-8
-      "root:x:10:10::/:/bin/sh\n"                 // 10 duplicate name
-      "bob:x:1001:1001::/home/bob:/bin/sh\n");    // 11 ok
+      "root:x:0:0:root:/root:/bin/bash\n"       // 1 ok
+      "short:x:5:5\n"                           // 2 too few fields
+      ":x:6:6::/:/bin/sh\n"                     // 3 empty name
+      "+nis::::::\n"                            // 4 NIS compat
+      "baduid:x:12a:1::/:/bin/sh\n"             // 5 uid not a number
+      "biguid:x:4294967295:1::/:/bin/sh\n"      // 6 (uid_t)-1
+      "badgid:x:7:-1::/:/bin/sh\n"              // 7 gid negative
+      "ctrl:x:8:8::/ho\x01me:/bin/sh\n"         // 8 control character
+      "utf:x:9:9::/h\xc3(:/bin/sh\n"            // 9 invalid UTF-8
+      "root:x:10:10::/:/bin/sh\n"               // 10 duplicate name
+      "bob:x:1001:1001::/home/bob:/bin/sh\n");  // 11 ok
   ASSERT_EQ(p.entries.size(), 2u);
   EXPECT_EQ(p.entries[0].name, "root");
   EXPECT_EQ(p.entries[0].uid, 0u);  // the first root wins

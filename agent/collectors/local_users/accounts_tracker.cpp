@@ -7,8 +7,8 @@
 namespace vigil::local_users {
 namespace {
 
-constexpr size_t kMaxLoggedPerLoad = 20;     // malformed lines named in the log per load
-constexpr size_t kMaxRemembered = 1024;      // malformed lines remembered as already logged
+constexpr size_t kMaxLoggedPerLoad = 20;  // malformed lines named in the log per load
+constexpr size_t kMaxRemembered = 1024;   // malformed lines remembered as already logged
 
 }  // namespace
 

@@ -79,8 +79,8 @@ class AccountsTracker {
   bool loaded_ = false;
   bool group_seen_ = false;
   bool shadow_seen_ = false;
-  size_t malformed_lines_ = 0;            // in the current view
-  std::set<std::string> reported_;        // malformed lines logged, as "path:line: reason"
+  size_t malformed_lines_ = 0;      // in the current view
+  std::set<std::string> reported_;  // malformed lines logged, as "path:line: reason"
 };
 
 }  // namespace vigil::local_users

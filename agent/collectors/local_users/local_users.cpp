@@ -60,7 +60,8 @@ class LocalUsersCollector final : public Collector {
   Status Start() override {
     if (thread_.joinable()) return Status::Ok();
     for (const std::string* p : {&tracker_.paths().passwd, &tracker_.paths().group, &tracker_.paths().shadow}) {
-      if (p->empty() || (*p)[0] != '/') return Status::InvalidArgument("local_users: not an absolute path: '" + *p + "'");
+      if (p->empty() || (*p)[0] != '/')
+        return Status::InvalidArgument("local_users: not an absolute path: '" + *p + "'");
     }
     if (Status st = tracker_.Load(); !st.ok())
       return Status::Unavailable("local_users: cannot read the users: " + st.ToString());
@@ -193,9 +194,7 @@ class LocalUsersCollector final : public Collector {
   std::thread thread_;
 };
 
-std::unique_ptr<Collector> Create(CollectorContext& ctx) {
-  return std::make_unique<LocalUsersCollector>(ctx, nullptr);
-}
+std::unique_ptr<Collector> Create(CollectorContext& ctx) { return std::make_unique<LocalUsersCollector>(ctx, nullptr); }
 
 }  // namespace
 

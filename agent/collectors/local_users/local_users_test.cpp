@@ -175,8 +175,7 @@ TEST_F(LocalUsersCollectorTest, FallsBackToPollingWhenTheWatchBreaks) {
     watch_->cv.notify_all();
   }
   const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (stats_.source() != "poll" && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(5ms);
+  while (stats_.source() != "poll" && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
   EXPECT_EQ(stats_.source(), "poll");
   const auto start = std::chrono::steady_clock::now();
   c->Stop();
