@@ -1,6 +1,6 @@
 #include "agent/collectors/local_users/account_events.h"
 
-#include <algorithm>
+#include <optional>
 #include <set>
 #include <string>
 

@@ -3,9 +3,10 @@
 // over Env) and may report changes that are not (a spurious wake-up costs one re-read).
 //
 // Implementations:
-//   inotify  change_watch_inotify.cpp: watches the files' directories for IN_CLOSE_WRITE and
-//            IN_MOVED_TO of the files' names (shadow-utils writes "passwd+" and renames it
-//            over "passwd"; editors write in place).
+//   inotify  change_watch_inotify.cpp: watches the files' directories for IN_CLOSE_WRITE,
+//            IN_MOVED_TO, IN_CREATE and IN_DELETE of the files' names (shadow-utils writes
+//            "passwd+" and renames it over "passwd"; editors write in place). A queue
+//            overflow counts as a change.
 //   poll     StatPollWatch below: compares each file's inode, size and mtime over Env, every
 //            `interval_ms`; the fallback where inotify cannot be used.
 //
