@@ -4,8 +4,9 @@
 #   2. footprint    (bench/footprint.sh)       idle RSS, stripped binary sizes
 #   3. event path   (vigil-bench-event-path)  per-event CPU of build, aggregate, serialise
 #   4. volume       (vigil-bench-volume)      bytes of a busy period's events, raw vs aggregated
+#   5. conn storm   (vigil-bench-conn-storm)  conn/s with no agent, network.mode ebpf and sock_diag
 # `make bench` builds everything first (release and minimal presets) and then runs this.
-# Needs root (the netlink proc connector, auditd). Takes about 13 minutes (10 of them the
+# Needs root (the netlink proc connector, auditd, eBPF). Takes about 14 minutes (10 of them the
 # volume benchmark's busy period).
 #
 # Environment (defaults in brackets):
@@ -15,6 +16,7 @@
 #   STORM_SECONDS        exec storm seconds per condition [10]
 #   IDLE_SECONDS         footprint idle time    [60]
 #   VOLUME_SECONDS       busy period of the volume benchmark [600]
+#   CONN_STORM_SECONDS   connection storm seconds per condition [10]
 # Exit status: 0 when every benchmark ran, whatever its figures (benchmarks measure; they do
 # not fail a build); 1 when one could not run.
 set -u
@@ -30,7 +32,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 missing=0
-for f in "$agent" "$bench_dir/vigil-bench-exec-storm" "$bench_dir/vigil-bench-event-path" "$bench_dir/vigil-bench-volume"; do
+for f in "$agent" "$bench_dir/vigil-bench-exec-storm" "$bench_dir/vigil-bench-event-path" "$bench_dir/vigil-bench-volume" "$bench_dir/vigil-bench-conn-storm"; do
   if [ ! -x "$f" ]; then
     echo "bench/run.sh: $f is missing; \`make bench\` builds it" >&2
     missing=1
@@ -56,6 +58,8 @@ echo
 "$bench_dir/vigil-bench-event-path" --benchmark_min_time=0.2 --benchmark_color=false 2>&1 || status=1
 echo
 "$bench_dir/vigil-bench-volume" --agent "$agent" --seconds "${VOLUME_SECONDS:-600}" || status=1
+echo
+"$bench_dir/vigil-bench-conn-storm" --agent "$agent" --seconds "${CONN_STORM_SECONDS:-10}" || status=1
 
 echo
 echo "benchmarks finished in $(( $(date +%s) - start )) s"

@@ -1,6 +1,6 @@
 # Third-party libraries, one per job, all from Debian's packages:
 #   JSON nlohmann-json3-dev, YAML libyaml-cpp-dev, CLI libcli11-dev, logging libspdlog-dev,
-#   digests libmd-dev,
+#   digests libmd-dev, the nftables header libnftables-dev (firewall collector),
 #   tests libgtest-dev, benchmarks libbenchmark-dev. scripts/deps.sh installs them.
 # A library that is needed but missing stops the configure step with the package to install.
 
@@ -38,6 +38,22 @@ find_library(VIGIL_LIBMD md)
 find_path(VIGIL_LIBMD_INCLUDE sha2.h)
 if(NOT VIGIL_LIBMD OR NOT VIGIL_LIBMD_INCLUDE)
   message(FATAL_ERROR "Vigil needs libmd (SHA-256 of executables): install the Debian package libmd-dev")
+endif()
+
+# The firewall collector loads libnftables at run time (dlopen), so the agent runs where it is
+# missing; building it needs only the header.
+if(VIGIL_WITH_FIREWALL)
+  vigil_require_header(nftables/libnftables.h libnftables-dev)
+endif()
+
+# The login collector reads the journal through libsystemd, loaded at run time: only the
+# header is needed to build (VIGIL_WITH_JOURNAL=OFF builds without it).
+if(VIGIL_WITH_LOGIN AND VIGIL_WITH_JOURNAL)
+  find_path(VIGIL_SD_JOURNAL_INCLUDE systemd/sd-journal.h)
+  if(NOT VIGIL_SD_JOURNAL_INCLUDE)
+    message(FATAL_ERROR "The login collector's journal input needs <systemd/sd-journal.h>: install the Debian "
+                        "package libsystemd-dev, or configure with -DVIGIL_WITH_JOURNAL=OFF")
+  endif()
 endif()
 
 find_package(spdlog QUIET)

@@ -30,16 +30,17 @@ void Aggregator::Add(Event&& e) {
   auto hit = cache.index.find(e.agg_key);
   if (hit != cache.index.end()) {
     Event& held = *hit->second;
-    held.count++;
-    held.last_ts_ms = std::max(held.last_ts_ms, e.ts_ms);
-    if (cache.stats) cache.stats->aggregated.fetch_add(1, std::memory_order_relaxed);
+    // The incoming event may stand for several already (a collector that counts on its own).
+    held.count += std::max<uint32_t>(e.count, 1);
+    held.last_ts_ms = std::max(held.last_ts_ms, e.count > 1 ? std::max(e.last_ts_ms, e.ts_ms) : e.ts_ms);
+    if (cache.stats) cache.stats->aggregated.fetch_add(std::max<uint32_t>(e.count, 1), std::memory_order_relaxed);
     return;
   }
   if (cache.index.size() >= cache.limit) {
     if (cache.stats) cache.stats->flushed_early.fetch_add(1, std::memory_order_relaxed);
     Release(cache, cache.order.begin());
   }
-  e.last_ts_ms = e.ts_ms;
+  if (e.count <= 1) e.last_ts_ms = e.ts_ms;
   std::string key = e.agg_key;
   cache.order.push_back(std::move(e));
   cache.index.emplace(std::move(key), std::prev(cache.order.end()));

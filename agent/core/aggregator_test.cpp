@@ -40,6 +40,24 @@ TEST_F(AggregatorTest, IdenticalEventsCollapseWithCountAndFirstLast) {
   EXPECT_EQ(stats_.aggregated.load(), 2u);
 }
 
+TEST_F(AggregatorTest, EventsThatAlreadyCarryACountAddIt) {
+  Event first = Exec("k", 1000);
+  first.count = 3;
+  first.last_ts_ms = 1500;
+  agg_.Add(std::move(first));
+  Event second = Exec("k", 1200);
+  second.count = 2;
+  second.last_ts_ms = 1700;
+  agg_.Add(std::move(second));
+  agg_.Add(Exec("k", 1600));
+  agg_.Tick(60'000);
+  ASSERT_EQ(out_.size(), 1u);
+  EXPECT_EQ(out_[0].count, 6u);
+  EXPECT_EQ(stats_.aggregated.load(), 3u);
+  EXPECT_EQ(out_[0].ts_ms, 1000);
+  EXPECT_EQ(out_[0].last_ts_ms, 1700);
+}
+
 TEST_F(AggregatorTest, DifferentKeysStaySeparate) {
   agg_.Add(Exec("a", 1));
   agg_.Add(Exec("b", 2));
