@@ -303,6 +303,23 @@ std::vector<std::string> AgentRun::Warnings() const {
   return out;
 }
 
+std::map<std::string, uint64_t> Drops(const std::optional<Json>& stats, const std::string& collector) {
+  std::map<std::string, uint64_t> out;
+  if (!stats || !stats->is_object()) return out;
+  if (stats->contains("collectors") && (*stats)["collectors"].is_array()) {
+    for (const auto& col : (*stats)["collectors"]) {
+      if (!col.is_object() || col.value("collector", "") != collector || !col.contains("dropped")) continue;
+      for (const auto& [reason, n] : col["dropped"].items())
+        if (n.is_number_unsigned()) out[collector + "." + reason] += n.get<uint64_t>();
+    }
+  }
+  if (stats->contains("bus") && (*stats)["bus"].is_object()) {
+    const uint64_t bus = (*stats)["bus"].value("dropped", uint64_t{0});
+    if (bus > 0) out["bus"] += bus;
+  }
+  return out;
+}
+
 // ---- report -----------------------------------------------------------------------------
 
 std::string Thousands(uint64_t v) {

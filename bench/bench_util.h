@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -86,6 +87,10 @@ class AgentRun {
   std::string dir_;
   pid_t pid_ = -1;
 };
+
+// Drops reported by an agent_stats event's `data`: the named collector's, by reason, as
+// "<collector>.<reason>", and the bus's as "bus". Empty when there is no such event.
+std::map<std::string, uint64_t> Drops(const std::optional<Json>& stats, const std::string& collector);
 
 // Figures for the report.
 std::string Thousands(uint64_t v);  // 1234567 -> "1,234,567"

@@ -235,24 +235,6 @@ Capture ReadCapture(const std::string& jsonl_path, uint16_t port, const std::str
   return c;
 }
 
-// Drops of the last agent_stats event: the network collector's, by reason, and the bus's.
-std::map<std::string, uint64_t> Drops(const std::optional<Json>& stats) {
-  std::map<std::string, uint64_t> out;
-  if (!stats || !stats->is_object()) return out;
-  if (stats->contains("collectors") && (*stats)["collectors"].is_array()) {
-    for (const auto& col : (*stats)["collectors"]) {
-      if (!col.is_object() || col.value("collector", "") != "network" || !col.contains("dropped")) continue;
-      for (const auto& [reason, n] : col["dropped"].items())
-        if (n.is_number_unsigned()) out["network." + reason] += n.get<uint64_t>();
-    }
-  }
-  if (stats->contains("bus") && (*stats)["bus"].is_object()) {
-    const uint64_t bus = (*stats)["bus"].value("dropped", uint64_t{0});
-    if (bus > 0) out["bus"] += bus;
-  }
-  return out;
-}
-
 struct AgentSlice {
   std::string error;  // non-empty: this mode could not be measured
   std::vector<std::string> notes;
@@ -296,7 +278,7 @@ AgentSlice RunAgentSlice(const std::string& agent, const std::string& dir, const
   SleepMs(1200);  // one more agent_stats event (interval 1 s), with the counters after the storm
   if (!a.Stop(30'000)) run.notes.push_back("vigil-agent did not stop within 30 s of SIGTERM and was killed");
   run.capture = ReadCapture(a.events_path(), port, driver_exe, driver_comm);
-  run.drops = Drops(run.capture.last_stats);
+  run.drops = Drops(run.capture.last_stats, "network");
   for (const std::string& w : a.Warnings()) run.notes.push_back("agent log: " + w);
   return run;
 }

@@ -314,24 +314,6 @@ Capture ReadCapture(const std::string& jsonl_path, const std::set<std::string>& 
   return c;
 }
 
-// Drop counters of the last agent_stats event: the process collector's, by reason, and the bus's.
-std::map<std::string, uint64_t> Drops(const std::optional<Json>& stats) {
-  std::map<std::string, uint64_t> out;
-  if (!stats || !stats->is_object()) return out;
-  if (stats->contains("collectors") && (*stats)["collectors"].is_array()) {
-    for (const auto& col : (*stats)["collectors"]) {
-      if (!col.is_object() || col.value("collector", "") != "process" || !col.contains("dropped")) continue;
-      for (const auto& [reason, n] : col["dropped"].items())
-        if (n.is_number_unsigned()) out["process." + reason] += n.get<uint64_t>();
-    }
-  }
-  if (stats->contains("bus") && (*stats)["bus"].is_object()) {
-    const uint64_t bus = (*stats)["bus"].value("dropped", uint64_t{0});
-    if (bus > 0) out["bus"] += bus;
-  }
-  return out;
-}
-
 // One agent process around one storm slice.
 struct AgentSlice {
   std::string error;  // non-empty: the agent could not be measured
@@ -373,7 +355,7 @@ AgentSlice RunAgentSlice(const std::string& agent, const std::string& tmp, int r
   if (!agent_run.Stop())
     run.notes.push_back("vigil-agent did not stop within 30 s of SIGTERM and was killed (held events lost)");
   run.capture = ReadCapture(agent_run.events_path(), true_paths, driver_exe);
-  run.drops = Drops(run.capture.last_stats);
+  run.drops = Drops(run.capture.last_stats, "process");
   if (run.capture.last_stats && run.capture.last_stats->contains("collectors")) {
     for (const auto& col : (*run.capture.last_stats)["collectors"])
       if (col.is_object() && col.value("collector", "") == "process" && col.contains("counters"))
