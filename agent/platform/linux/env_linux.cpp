@@ -14,6 +14,7 @@
 #include <sha2.h>  // libmd: small message-digest library (47 KB), no OpenSSL needed on a device
 
 #include "agent/platform/env.h"
+#include "agent/platform/linux/fd.h"
 
 namespace vigil {
 namespace {
@@ -42,25 +43,6 @@ class RealClock : public Clock {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
   }
-};
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-
- private:
-  int fd_;
 };
 
 class PosixAppendFile : public AppendFile {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "agent/platform/file_watcher.h"
+#include "agent/platform/linux/fd.h"
 
 namespace vigil {
 namespace {
@@ -26,22 +27,6 @@ constexpr uint32_t kDirMask = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE
                               IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 
 std::string Errno(const std::string& what, int err) { return what + ": " + std::strerror(err); }
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd& operator=(Fd&&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 uint32_t Translate(uint32_t m) {
   uint32_t out = 0;

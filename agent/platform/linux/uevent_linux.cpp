@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/platform/linux/fd.h"
 #include "agent/platform/uevent_source.h"
 
 namespace vigil {
@@ -33,22 +34,6 @@ constexpr size_t kMaxMessageBytes = 16384;  // the kernel's are at most 2048 (UE
 constexpr int kMaxPerRead = 256;
 
 std::string Errno(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd& operator=(Fd&&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 class NetlinkUeventSource final : public UeventSource {
  public:
