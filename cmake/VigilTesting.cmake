@@ -20,6 +20,7 @@ function(vigil_test)
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
   set_target_properties(${T_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   gtest_discover_tests(${T_NAME} PROPERTIES LABELS ${T_LABEL} DISCOVERY_TIMEOUT 60)
+  set_property(GLOBAL APPEND PROPERTY VIGIL_TESTS ${T_NAME})
 endfunction()
 
 function(vigil_fuzz_target)
