@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 namespace vigil {
@@ -239,10 +240,10 @@ std::string YamlScalar(const SettingSpec& spec, std::string_view default_text) {
     return FormatSettingValue(spec, *v);
   }
   if (spec.type == SettingType::kString) {
-    // Quote strings so that empty ones and ones with YAML-special characters stay strings.
-    YAML::Emitter out;
-    out << YAML::DoubleQuoted << std::string(default_text);
-    return out.c_str();
+    // Quote strings so that empty ones and ones with YAML-special characters stay strings. A
+    // JSON string is a YAML double-quoted scalar (and yaml-cpp's emitter would cost the agent
+    // a tenth of its minimal build).
+    return nlohmann::json(std::string(default_text)).dump();
   }
   return std::string(default_text);
 }

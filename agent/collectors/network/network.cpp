@@ -43,11 +43,6 @@ constexpr SettingSpec kSettings[] = {
 };
 
 constexpr int kReadTimeoutMs = 500;
-// After a read that found records, the next waits this long, so that records arriving one by
-// one are read in batches instead of waking the thread for each (on a busy device, most of
-// the reader's cost is the wake-ups). A batch this large means the reader is behind: no pause.
-constexpr auto kBatchPause = std::chrono::milliseconds(5);
-constexpr size_t kBehindRecords = 512;
 
 size_t RoundUpToPowerOfTwo(size_t v) {
   size_t p = 4096;
@@ -165,10 +160,7 @@ class NetworkCollector final : public Collector {
       if (lost > 0) ctx_.stats.Drop("kernel_overrun", lost);
       for (const ConnectionRecord& r : batch) tracker_.Handle(r);
       tracker_.Tick();
-      if (st.ok()) {
-        if (!batch.empty() && batch.size() < kBehindRecords) std::this_thread::sleep_for(kBatchPause);
-        continue;
-      }
+      if (st.ok()) continue;
       if (stop_.load()) break;
       if (fixed_source_ || mode_ != "auto" || source->name() == "sock_diag") {
         spdlog::error("network: connection source {} failed, collector stopped: {}", source->name(), st.ToString());

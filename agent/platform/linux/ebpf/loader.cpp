@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +220,12 @@ int RingReader::OnRecord(void* ctx, void* data, size_t size) {
 }
 
 Status RingReader::Poll(int timeout_ms, const Sink& sink, uint64_t* lost) {
+  if (last_read_ > 0 && last_read_ < kBehindRecords) {
+    pollfd interrupted{.fd = event_fd_, .events = POLLIN, .revents = 0};
+    if (poll(&interrupted, 1, static_cast<int>(kBatchPause.count())) < 0 && errno != EINTR) {
+      return Status::IoError(std::string("eBPF: poll: ") + std::strerror(errno));
+    }
+  }
   epoll_event evs[2];
   if (epoll_wait(epoll_fd_, evs, 2, std::max(timeout_ms, 0)) < 0 && errno != EINTR) {
     return Status::IoError(std::string("eBPF: epoll_wait: ") + std::strerror(errno));
@@ -227,6 +234,7 @@ Status RingReader::Poll(int timeout_ms, const Sink& sink, uint64_t* lost) {
   const int n = ring_buffer__consume(rb_);
   sink_ = nullptr;
   if (n < 0) return Status::IoError(std::string("eBPF: reading the ring buffer: ") + std::strerror(-n));
+  last_read_ = n;
 
   // The lost counter costs a system call to read: at most every kLostReadInterval.
   const auto now = std::chrono::steady_clock::now();
