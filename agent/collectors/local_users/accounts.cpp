@@ -150,84 +150,85 @@ PasswordInfo ClassifyPasswordField(std::string_view field) {
   return info;
 }
 
-Parsed<PasswdEntry> ParsePasswdText(std::string_view text) {
-  Parsed<PasswdEntry> out;
+namespace {
+
+// The loop the three files share: blank and comment lines skipped, fields split on ':', the
+// common checks, then `make` turns the fields into an entry or gives the reason it cannot;
+// a name seen on an earlier valid line makes a line an error (the first one wins).
+template <typename Entry, typename Make>
+Parsed<Entry> ParseAccountLines(std::string_view text, size_t min_fields, const char* what, Make make) {
+  Parsed<Entry> out;
   FirstWins names;
   std::string_view line;
   size_t number = 0;
   while (NextLine(text, number, &line)) {
     if (line.empty() || line[0] == '#') continue;
     const std::vector<std::string_view> f = SplitFields(line, ':');
-    std::string reason = CheckCommon(f, 7, "a passwd line");
-    std::optional<uint32_t> uid, gid;
-    if (reason.empty() && !(uid = ParseId(f[2])))
-      reason = "UID '" + std::string(f[2]) + "' is not a number in [0, 2^32-2]";
-    if (reason.empty() && !(gid = ParseId(f[3])))
-      reason = "GID '" + std::string(f[3]) + "' is not a number in [0, 2^32-2]";
+    std::string reason = CheckCommon(f, min_fields, what);
+    std::optional<Entry> entry;
+    if (reason.empty()) entry = make(f, &reason);
     if (reason.empty()) names.Claim(f[0], number, &reason);
     if (!reason.empty()) {
       out.errors.push_back({number, std::move(reason)});
       continue;
     }
-    PasswdEntry e;
-    e.name = f[0];
-    e.uid = *uid;
-    e.gid = *gid;
-    e.home = f[5];
-    e.shell = f[6];
-    e.in_shadow = f[1] == "x";
-    if (!e.in_shadow) e.password = ClassifyPasswordField(f[1]);
-    out.entries.push_back(std::move(e));
+    out.entries.push_back(std::move(*entry));
   }
   return out;
+}
+
+// A uid or gid field, or the reason it is not one.
+std::optional<uint32_t> IdField(std::string_view field, const char* name, std::string* reason) {
+  std::optional<uint32_t> id = ParseId(field);
+  if (!id) *reason = std::string(name) + " '" + std::string(field) + "' is not a number in [0, 2^32-2]";
+  return id;
+}
+
+}  // namespace
+
+Parsed<PasswdEntry> ParsePasswdText(std::string_view text) {
+  using Fields = std::vector<std::string_view>;
+  return ParseAccountLines<PasswdEntry>(
+      text, 7, "a passwd line", [](const Fields& f, std::string* reason) -> std::optional<PasswdEntry> {
+        const std::optional<uint32_t> uid = IdField(f[2], "UID", reason);
+        if (!uid) return std::nullopt;
+        const std::optional<uint32_t> gid = IdField(f[3], "GID", reason);
+        if (!gid) return std::nullopt;
+        PasswdEntry e;
+        e.name = f[0];
+        e.uid = *uid;
+        e.gid = *gid;
+        e.home = f[5];
+        e.shell = f[6];
+        e.in_shadow = f[1] == "x";
+        if (!e.in_shadow) e.password = ClassifyPasswordField(f[1]);
+        return e;
+      });
 }
 
 Parsed<GroupEntry> ParseGroupText(std::string_view text) {
-  Parsed<GroupEntry> out;
-  FirstWins names;
-  std::string_view line;
-  size_t number = 0;
-  while (NextLine(text, number, &line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const std::vector<std::string_view> f = SplitFields(line, ':');
-    std::string reason = CheckCommon(f, 4, "a group line");
-    std::optional<uint32_t> gid;
-    if (reason.empty() && !(gid = ParseId(f[2])))
-      reason = "GID '" + std::string(f[2]) + "' is not a number in [0, 2^32-2]";
-    if (reason.empty()) names.Claim(f[0], number, &reason);
-    if (!reason.empty()) {
-      out.errors.push_back({number, std::move(reason)});
-      continue;
-    }
-    GroupEntry e;
-    e.name = f[0];
-    e.gid = *gid;
-    if (!f[3].empty()) {
-      for (std::string_view m : SplitFields(f[3], ','))
-        if (!m.empty()) e.members.emplace_back(m);
-    }
-    out.entries.push_back(std::move(e));
-  }
-  return out;
+  using Fields = std::vector<std::string_view>;
+  return ParseAccountLines<GroupEntry>(
+      text, 4, "a group line", [](const Fields& f, std::string* reason) -> std::optional<GroupEntry> {
+        const std::optional<uint32_t> gid = IdField(f[2], "GID", reason);
+        if (!gid) return std::nullopt;
+        GroupEntry e;
+        e.name = f[0];
+        e.gid = *gid;
+        if (!f[3].empty()) {
+          for (std::string_view m : SplitFields(f[3], ','))
+            if (!m.empty()) e.members.emplace_back(m);
+        }
+        return e;
+      });
 }
 
 Parsed<ShadowEntry> ParseShadowText(std::string_view text) {
-  Parsed<ShadowEntry> out;
-  FirstWins names;
-  std::string_view line;
-  size_t number = 0;
-  while (NextLine(text, number, &line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const std::vector<std::string_view> f = SplitFields(line, ':');
-    std::string reason = CheckCommon(f, 2, "a shadow line");
-    if (reason.empty()) names.Claim(f[0], number, &reason);
-    if (!reason.empty()) {
-      out.errors.push_back({number, std::move(reason)});
-      continue;
-    }
-    out.entries.push_back(ShadowEntry{std::string(f[0]), ClassifyPasswordField(f[1])});
-  }
-  return out;
+  using Fields = std::vector<std::string_view>;
+  return ParseAccountLines<ShadowEntry>(
+      text, 2, "a shadow line", [](const Fields& f, std::string*) -> std::optional<ShadowEntry> {
+        return ShadowEntry{std::string(f[0]), ClassifyPasswordField(f[1])};
+      });
 }
 
 bool IsLoginShell(std::string_view shell) {
