@@ -3,7 +3,8 @@
 # once per build into two headers that every C++ target reuses:
 #   vigil_pch       nlohmann/json and the standard library, for the agent's own code;
 #   vigil_test_pch  the same plus GoogleTest and GoogleMock, for test binaries.
-# The fuzz build (clang, which refuses a header compiled with other flags) does without.
+# A target compiled with other optimisation flags (the -Os collectors of the release build)
+# sets DISABLE_PRECOMPILE_HEADERS: GCC will not use a header precompiled at another level.
 
 option(VIGIL_PCH "Precompile nlohmann/json and GoogleTest once per build" ON)
 
