@@ -31,9 +31,10 @@ void Aggregator::Add(Event&& e) {
   if (hit != cache.index.end()) {
     Event& held = *hit->second;
     // The incoming event may stand for several already (a collector that counts on its own).
-    held.count += std::max<uint32_t>(e.count, 1);
-    held.last_ts_ms = std::max(held.last_ts_ms, e.count > 1 ? std::max(e.last_ts_ms, e.ts_ms) : e.ts_ms);
-    if (cache.stats) cache.stats->aggregated.fetch_add(std::max<uint32_t>(e.count, 1), std::memory_order_relaxed);
+    const uint32_t n = std::max<uint32_t>(e.count, 1);
+    held.count += n;
+    held.last_ts_ms = std::max(held.last_ts_ms, n > 1 ? std::max(e.last_ts_ms, e.ts_ms) : e.ts_ms);
+    if (cache.stats) cache.stats->aggregated.fetch_add(n, std::memory_order_relaxed);
     return;
   }
   if (cache.index.size() >= cache.limit) {

@@ -1,4 +1,5 @@
-// Fd: owns one file descriptor and closes it when destroyed. Movable, not copyable.
+// Fd: owns one file descriptor and closes it when destroyed. Move-constructible, not copyable
+// or assignable.
 #pragma once
 
 #include <unistd.h>
