@@ -18,6 +18,7 @@ struct Agent::Running {
 };
 
 Agent::Agent(Env& env, std::unique_ptr<Output> output) : env_(env), output_(std::move(output)) {}
+Agent::Agent(Env& env) : env_(env) {}
 Agent::~Agent() { Stop(); }
 
 Status Agent::Start(const Config& config) {
@@ -29,6 +30,10 @@ Status Agent::Start(const Config& config) {
     auto seq = SequenceCounter::Open(env_, state_dir);
     if (!seq.ok()) return seq.status();
     seq_ = std::move(*seq);
+    if (last_seq_in_output_) seq_->SetTrackedByOutput();
+    if (last_seq_in_output_ && seq_->ResumeAfterCrash(*last_seq_in_output_))
+      spdlog::info("sequence: resuming at {} after an unclean stop (the spool holds every number before it)",
+                   seq_->peek());
   }
   return StartRunning(config);
 }
@@ -38,6 +43,7 @@ Status Agent::StartRunning(const Config& config) {
   r->config = config;
   r->bus = std::make_unique<EventBus>(static_cast<size_t>(config.GetInt("agent.bus_capacity")));
   r->pipeline = std::make_unique<Pipeline>(env_, *r->bus, *output_, *seq_, device_id_, PriorityIntervals(config));
+  for (const auto& [name, fn] : stats_sources_) r->pipeline->AddStatsSource(name, fn);
 
   for (const CollectorDescriptor* d : CompiledCollectors()) {
     const std::string name(d->name);

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -24,6 +26,9 @@ namespace vigil {
 class Agent {
  public:
   Agent(Env& env, std::unique_ptr<Output> output);
+  explicit Agent(Env& env);
+  // Before Start: where events go.
+  void SetOutput(std::unique_ptr<Output> output) { output_ = std::move(output); }
   ~Agent();
 
   // Resolves identity and sequence (first start only), starts collectors and the pipeline.
@@ -36,6 +41,13 @@ class Agent {
 
   const std::string& device_id() const { return device_id_; }
 
+  // Before Start: the last sequence number the output holds (the spool's). If the last run
+  // crashed, numbering resumes right after it instead of after the reserved block, so the
+  // hub sees no gap (SequenceCounter::ResumeAfterCrash).
+  void SetLastSequenceInOutput(uint64_t last) { last_seq_in_output_ = last; }
+  // Adds `name: fn()` to every agent_stats event; fn is called on the pipeline thread.
+  void AddStatsSource(std::string name, std::function<Json()> fn) { stats_sources_.emplace_back(std::move(name), std::move(fn)); }
+
  private:
   struct Running;
   Status StartRunning(const Config& config);
@@ -46,6 +58,8 @@ class Agent {
   std::string device_id_;
   std::unique_ptr<SequenceCounter> seq_;
   std::unique_ptr<Running> running_;
+  std::optional<uint64_t> last_seq_in_output_;
+  std::vector<std::pair<std::string, std::function<Json()>>> stats_sources_;
 };
 
 }  // namespace vigil

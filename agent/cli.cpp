@@ -13,6 +13,15 @@
 #include "agent/output/outputs.h"
 #include "agent/platform/signals.h"
 
+#ifdef VIGIL_WITH_UPLINK
+#include <mutex>
+#include <optional>
+
+#include "agent/core/remote_config.h"
+#include "agent/core/state.h"
+#include "agent/uplink/uplink_config.h"
+#endif
+
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.0.0"
 #endif
@@ -57,6 +66,108 @@ void SetUpLogging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
+#ifdef VIGIL_WITH_UPLINK
+// The uplink side of `run --output mqtt(s)://...`: the spool as the agent's output, the MQTT
+// uplink, and remote configuration handed from the uplink thread to the main loop.
+class UplinkRun {
+ public:
+  UplinkRun(Env& env, const ConfigSchema& schema) : env_(env), schema_(schema) {}
+  ~UplinkRun() { Stop(); }
+
+  // Opens the spool (returned as the agent's output) and prepares the agent to use it.
+  Result<std::unique_ptr<Output>> OpenSpool(const Config& config, Agent& agent) {
+    auto options = SpoolOptionsFromConfig(config);
+    if (!options.ok()) return options.status();
+    auto spool = Spool::Open(env_, *options);
+    if (!spool.ok()) return spool.status();
+    spool_ = spool->get();
+    agent.SetLastSequenceInOutput(spool_->last_seq());
+    agent.AddStatsSource("spool", [s = spool_] { return s->StatsJson(); });
+    agent.AddStatsSource("uplink", [this] {
+      Uplink* u = uplink_.load(std::memory_order_acquire);
+      return u ? u->StatsJson() : Json::object();
+    });
+    return std::unique_ptr<Output>(std::move(*spool));
+  }
+
+  Status Start(const Config& config, const std::string& url, const std::string& device_id) {
+    UplinkOptions options = UplinkOptionsFromConfig(config, url, device_id);
+    options.agent_version = VIGIL_VERSION;
+    owned_ = std::make_unique<Uplink>(env_, *spool_, std::move(options), [this](std::string payload) {
+      std::lock_guard lock(mu_);
+      inbox_ = std::move(payload);
+    });
+    Status st = owned_->Start();
+    if (st.ok()) uplink_.store(owned_.get(), std::memory_order_release);
+    return st;
+  }
+
+  void Stop() {
+    uplink_.store(nullptr, std::memory_order_release);
+    if (owned_) owned_->Stop();
+  }
+
+  // The desired configuration received since the last call, if any.
+  std::optional<std::string> TakeDesired() {
+    std::lock_guard lock(mu_);
+    std::optional<std::string> out = std::move(inbox_);
+    inbox_.reset();
+    return out;
+  }
+
+  // Validates and applies a desired configuration; reports the outcome either way.
+  void HandleDesired(const std::string& payload, const Config& local, Agent& agent) {
+    auto desired = ParseDesiredConfig(payload);
+    if (!desired.ok()) {
+      spdlog::warn("remote configuration refused: {}", desired.status().message());
+      Json r{{"version", nullptr}, {"applied", false}, {"ts", env_.clock().NowMs()},
+             {"invalid", {{{"key", ""}, {"error", desired.status().message()}}}}};
+      owned_->PublishReported(r.dump());
+      return;
+    }
+    if (desired->version == last_version_) return;  // the retained copy, delivered again
+    last_version_ = desired->version;
+    MergedConfig merged = MergeRemoteConfig(schema_, local, *desired);
+    if (!merged.ok) {
+      std::string why;
+      for (const InvalidField& f : merged.invalid) why += "\n  " + (f.key.empty() ? "" : f.key + ": ") + f.error;
+      spdlog::warn("remote configuration {} refused, nothing applied:{}", desired->version, why);
+    } else {
+      Status st = agent.Reload(merged.config);
+      if (!st.ok()) {
+        spdlog::error("remote configuration {}: {}", desired->version, st.ToString());
+        merged.ok = false;
+        merged.invalid.push_back({"", st.ToString()});
+      } else {
+        SetUpLogging(merged.config.GetString("agent.log_level"));
+        active_ = *desired;
+        spdlog::info("remote configuration {} applied{}", desired->version,
+                     merged.pinned.empty() ? "" : " (keys pinned by the local file kept)");
+      }
+    }
+    owned_->PublishReported(ReportedConfig(*desired, merged, env_.clock().NowMs()).dump());
+  }
+
+  // After SIGHUP: the new local file with the remote configuration in force merged under it.
+  Config Merge(const Config& local) const {
+    if (!active_) return local;
+    MergedConfig merged = MergeRemoteConfig(schema_, local, *active_);
+    return merged.ok ? merged.config : local;
+  }
+
+ private:
+  Env& env_;
+  const ConfigSchema& schema_;
+  Spool* spool_ = nullptr;  // owned by the agent (its output)
+  std::unique_ptr<Uplink> owned_;
+  std::atomic<Uplink*> uplink_{nullptr};  // read by the stats source on the pipeline thread
+  std::mutex mu_;
+  std::optional<std::string> inbox_;
+  std::string last_version_;
+  std::optional<DesiredConfig> active_;
+};
+#endif
+
 int CmdRun(const ConfigSchema& schema, ConfigSource src, const std::string& output_flag, double duration_s) {
   BlockAgentSignals();
   TuneAllocatorForSmallFootprint();
@@ -69,39 +180,80 @@ int CmdRun(const ConfigSchema& schema, ConfigSource src, const std::string& outp
   }
   SetUpLogging(config->GetString("agent.log_level"));
   const std::string target = output_flag.empty() ? config->GetString("output.target") : output_flag;
+#ifdef VIGIL_WITH_UPLINK
+  std::unique_ptr<UplinkRun> uplink;
+  Agent agent(*env);
+  Result<std::unique_ptr<Output>> output = Status::Ok();
+  if (IsMqttUrl(target)) {
+    if (auto url = ParseMqttUrl(target); !url.ok()) {
+      spdlog::error("output: {}", url.status().message());
+      return kExitUsage;
+    }
+    uplink = std::make_unique<UplinkRun>(*env, schema);
+    output = uplink->OpenSpool(*config, agent);
+  } else {
+    output = OpenOutput(*env, target, static_cast<uint64_t>(config->GetInt("output.jsonl_max_size")),
+                        static_cast<int>(config->GetInt("output.jsonl_keep")), StdoutIsTerminal());
+  }
+#else
+  Agent agent(*env);
+  if (target.starts_with("mqtt://") || target.starts_with("mqtts://")) {
+    spdlog::error("output {}: the uplink is not compiled into this build (VIGIL_WITH_UPLINK)", target);
+    return kExitUsage;
+  }
   auto output = OpenOutput(*env, target, static_cast<uint64_t>(config->GetInt("output.jsonl_max_size")),
                            static_cast<int>(config->GetInt("output.jsonl_keep")), StdoutIsTerminal());
+#endif
   if (!output.ok()) {
     spdlog::error("output: {}", output.status().message());
     return output.status().code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
   }
-  Agent agent(*env, std::move(*output));
+  agent.SetOutput(std::move(*output));
   Status st = agent.Start(*config);
   if (!st.ok()) {
     spdlog::error("cannot start: {}", st.ToString());
     return kExitFailure;
   }
-  spdlog::info("vigil-agent {} running as device {} (config: {})", VIGIL_VERSION, agent.device_id(),
-               src.path.empty() ? "defaults" : src.path);
+#ifdef VIGIL_WITH_UPLINK
+  if (uplink) {
+    if (Status us = uplink->Start(*config, target, agent.device_id()); !us.ok()) {
+      spdlog::error("cannot start: {}", us.ToString());
+      agent.Stop();
+      return us.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+    }
+  }
+#endif
+  spdlog::info("vigil-agent {} running as device {} (config: {}, output: {})", VIGIL_VERSION, agent.device_id(),
+               src.path.empty() ? "defaults" : src.path, target);
 
   const int64_t deadline =
       duration_s > 0 ? env->clock().MonotonicMs() + static_cast<int64_t>(duration_s * 1000) : INT64_MAX;
   for (;;) {
     int64_t left = deadline - env->clock().MonotonicMs();
     if (left <= 0) break;
-    AgentSignal sig = WaitForAgentSignal(static_cast<int>(std::min<int64_t>(left, 500)));
+    AgentSignal sig = WaitForAgentSignal(static_cast<int>(std::min<int64_t>(left, 200)));
     if (sig == AgentSignal::kStop) {
       spdlog::info("stopping");
       break;
     }
+#ifdef VIGIL_WITH_UPLINK
+    if (uplink) {
+      if (auto desired = uplink->TakeDesired()) uplink->HandleDesired(*desired, *config, agent);
+    }
+#endif
     if (sig == AgentSignal::kReload) {
       auto fresh = LoadConfigFrom(*env, schema, src);
       if (!fresh.ok()) {
         spdlog::error("reload refused, keeping the running configuration:\n{}", fresh.status().message());
         continue;
       }
-      SetUpLogging(fresh->GetString("agent.log_level"));
-      Status rs = agent.Reload(*fresh);
+      config = std::move(fresh);
+      Config effective = *config;
+#ifdef VIGIL_WITH_UPLINK
+      if (uplink) effective = uplink->Merge(*config);
+#endif
+      SetUpLogging(effective.GetString("agent.log_level"));
+      Status rs = agent.Reload(effective);
       if (!rs.ok()) {
         spdlog::error("reload failed: {}", rs.ToString());
         agent.Stop();
@@ -111,6 +263,9 @@ int CmdRun(const ConfigSchema& schema, ConfigSource src, const std::string& outp
     }
   }
   agent.Stop();
+#ifdef VIGIL_WITH_UPLINK
+  if (uplink) uplink->Stop();  // sends what it can of what the agent flushed, then disconnects
+#endif
   return kExitOk;
 }
 
@@ -141,7 +296,10 @@ int CmdConfig(const ConfigSchema& schema, bool print_defaults, bool print_refere
 }  // namespace
 
 int RunCli(int argc, char** argv) {
-  const ConfigSchema schema = BuildAgentSchema(CompiledCollectors());
+  ConfigSchema schema = BuildAgentSchema(CompiledCollectors());
+#ifdef VIGIL_WITH_UPLINK
+  AddUplinkSections(schema);
+#endif
 
   CLI::App app{"vigil-agent: security agent for Linux devices.\n"
                "Collects what runs on the device and writes it as JSON events.\n"
@@ -156,7 +314,8 @@ int RunCli(int argc, char** argv) {
   run->add_option("-c,--config", src.path,
                   std::string("Configuration file (YAML); default ") + kDefaultConfigPath + " if it exists")
       ->check(CLI::ExistingFile);
-  run->add_option("-o,--output", output_flag, "Where events go: stdout, pretty or jsonl:PATH (default: output.target)");
+  run->add_option("-o,--output", output_flag, "Where events go: stdout, pretty, jsonl:PATH, or a hub's broker mqtt://HOST:PORT or mqtts://HOST:PORT "
+                  "(TLS files in the uplink section; default: output.target)");
   run->add_option("-d,--duration", duration_s, "Stop after this many seconds (0: run until stopped)")
       ->check(CLI::NonNegativeNumber);
   run->add_option("--set", src.overrides, "Override a key, e.g. --set process.mode=poll (repeatable)");

@@ -1,6 +1,7 @@
 # Third-party libraries, one per job, all from Debian's packages:
 #   JSON nlohmann-json3-dev, YAML libyaml-cpp-dev, CLI libcli11-dev, logging libspdlog-dev,
 #   digests libmd-dev, the nftables header libnftables-dev (firewall collector),
+#   MQTT libmosquitto-dev, compression libzstd-dev,
 #   tests libgtest-dev, benchmarks libbenchmark-dev. scripts/deps.sh installs them.
 # A library that is needed but missing stops the configure step with the package to install.
 
@@ -53,6 +54,23 @@ if(VIGIL_WITH_LOGIN AND VIGIL_WITH_JOURNAL)
   if(NOT VIGIL_SD_JOURNAL_INCLUDE)
     message(FATAL_ERROR "The login collector's journal input needs <systemd/sd-journal.h>: install the Debian "
                         "package libsystemd-dev, or configure with -DVIGIL_WITH_JOURNAL=OFF")
+  endif()
+endif()
+
+# The uplink (VIGIL_WITH_UPLINK): MQTT through libmosquitto (which brings OpenSSL for TLS), and
+# zstd for the event batches. Both are shared libraries every Debian-based device already has.
+if(VIGIL_WITH_UPLINK)
+  find_library(VIGIL_LIBMOSQUITTO mosquitto)
+  find_path(VIGIL_LIBMOSQUITTO_INCLUDE mosquitto.h)
+  find_library(VIGIL_LIBZSTD zstd)
+  find_path(VIGIL_LIBZSTD_INCLUDE zstd.h)
+  if(NOT VIGIL_LIBMOSQUITTO OR NOT VIGIL_LIBMOSQUITTO_INCLUDE)
+    message(FATAL_ERROR "VIGIL_WITH_UPLINK needs libmosquitto: install the Debian package libmosquitto-dev, "
+                        "or configure with -DVIGIL_WITH_UPLINK=OFF")
+  endif()
+  if(NOT VIGIL_LIBZSTD OR NOT VIGIL_LIBZSTD_INCLUDE)
+    message(FATAL_ERROR "VIGIL_WITH_UPLINK needs zstd: install the Debian package libzstd-dev, "
+                        "or configure with -DVIGIL_WITH_UPLINK=OFF")
   endif()
 endif()
 

@@ -30,6 +30,7 @@ endforeach()
 
 option(VIGIL_WITH_PRETTY_OUTPUT "Readable, coloured event output on a terminal (--output pretty)" ${_vigil_default})
 option(VIGIL_WITH_JOURNAL "Login collector: read the systemd journal (libsystemd, loaded at run time)" ${_vigil_default})
+option(VIGIL_WITH_UPLINK "Uplink to a hub: persistent spool, MQTT (libmosquitto, TLS) and zstd batches (--output mqtt://, mqtts://)" ${_vigil_default})
 option(VIGIL_WITH_EBPF "eBPF process and connection sources (CO-RE; needs clang, bpftool, libbpf and kernel BTF to build)" ${_vigil_default})
 
 option(VIGIL_BUILD_TESTS "Build unit and integration tests (GoogleTest)" OFF)

@@ -28,7 +28,8 @@ constexpr SettingSpec kPrioritySettings[] = {
 
 constexpr SettingSpec kOutputSettings[] = {
     {"target", SettingType::kString, "stdout",
-     "Where events go: stdout (JSON Lines), pretty (readable), or jsonl:PATH; `run --output` overrides it"},
+     "Where events go: stdout (JSON Lines), pretty (readable), jsonl:PATH, or the hub's broker "
+     "mqtt://HOST:PORT or mqtts://HOST:PORT (see uplink); `run --output` overrides it"},
     {"jsonl_max_size", SettingType::kSize, "64MB", "A JSON Lines file is rotated when it would grow past this size",
      4096, int64_t{1} << 40},
     {"jsonl_keep", SettingType::kInt, "3", "Rotated JSON Lines files kept (FILE.1 is the newest)", 0, 100},

@@ -27,14 +27,17 @@ void Pipeline::Write(Event&& e) {
   if (auto it = stats_by_collector_.find(e.collector); it != stats_by_collector_.end())
     it->second->emitted.fetch_add(1, std::memory_order_relaxed);
   ++emitted_;
+  wrote_ = true;
   Status st = output_.Write(e);
-  if (!st.ok()) {
-    // Log the first failure and every change of error, not every event.
-    if (output_errors_ == 0 || st.message() != last_output_error_.message())
-      spdlog::error("output: {} (events are being lost; counted in agent_stats)", st.ToString());
-    ++output_errors_;
-    last_output_error_ = st;
-  }
+  if (!st.ok()) NoteOutputError(st);
+}
+
+void Pipeline::NoteOutputError(const Status& st) {
+  // Log the first failure and every change of error, not every event.
+  if (output_errors_ == 0 || st.message() != last_output_error_.message())
+    spdlog::error("output: {} (events are being lost; counted in agent_stats)", st.ToString());
+  ++output_errors_;
+  last_output_error_ = st;
 }
 
 void Pipeline::EmitNow(Event&& e) {
@@ -52,6 +55,11 @@ void Pipeline::RunOnce(int64_t max_wait_ms) {
   const int64_t after = env_.clock().MonotonicMs();
   aggregator_.Tick(after);
   scheduler_.RunDue(after);
+  if (wrote_) {
+    wrote_ = false;
+    Status st = output_.Flush();
+    if (!st.ok()) NoteOutputError(st);
+  }
 }
 
 void Pipeline::Drain() {
@@ -59,6 +67,7 @@ void Pipeline::Drain() {
   bus_.PopAll(&batch_, std::chrono::milliseconds(0));
   for (Event& e : batch_) aggregator_.Add(std::move(e));
   aggregator_.FlushAll();
+  wrote_ = false;
   Status st = output_.Flush();
   if (!st.ok()) spdlog::error("output: flush failed: {}", st.ToString());
 }
@@ -86,6 +95,7 @@ Event Pipeline::MakeStatsEvent(Priority priority) {
   e.data["rss_bytes"] = env_.SelfRssBytes();
   e.data["cpu_ms"] = env_.SelfCpuMs();
   e.data["uptime_s"] = (env_.clock().MonotonicMs() - started_mono_ms_) / 1000;
+  for (const auto& [name, fn] : stats_sources_) e.data[name] = fn();
   return e;
 }
 

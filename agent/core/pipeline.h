@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,10 +45,14 @@ class Pipeline {
   // Reports agent_stats every interval_ms for the collectors added (and the bus).
   void AddStatsTask(int64_t interval_ms, Priority priority);
 
-  // One round: waits up to max_wait_ms for events, aggregates and writes them, runs due tasks.
+  // One round: waits up to max_wait_ms for events, aggregates and writes them, runs due tasks,
+  // and flushes the output if anything was written.
   void RunOnce(int64_t max_wait_ms);
   // Writes out everything queued and held, then flushes the output (stop, reconfiguration).
   void Drain();
+
+  // Adds `name: fn()` to every agent_stats event (the spool's and uplink's counters).
+  void AddStatsSource(std::string name, std::function<Json()> fn) { stats_sources_.emplace_back(std::move(name), std::move(fn)); }
 
   // Emits an event directly (bypassing the bus), e.g. agent_stats, so it is never dropped.
   void EmitNow(Event&& e);
@@ -57,6 +62,7 @@ class Pipeline {
 
  private:
   void Write(Event&& e);
+  void NoteOutputError(const Status& st);
   Event MakeStatsEvent(Priority priority);
 
   Env& env_;
@@ -68,6 +74,8 @@ class Pipeline {
   Scheduler scheduler_;
   std::vector<Event> batch_;
   std::map<std::string, CollectorStats*, std::less<>> stats_by_collector_;
+  std::vector<std::pair<std::string, std::function<Json()>>> stats_sources_;
+  bool wrote_ = false;  // since the last flush
   uint64_t emitted_ = 0;
   uint64_t output_errors_ = 0;
   int64_t started_mono_ms_;

@@ -329,7 +329,13 @@ Status Config::Set(const ConfigSchema& schema, std::string_view key, std::string
   auto v = ParseSettingValue(*spec, text);
   if (!v.ok()) return v.status().WithContext("key '" + std::string(key) + "'");
   values_[std::string(key)] = std::move(*v);
+  set_in_file_.insert(std::string(key));
   return Status::Ok();
+}
+
+void Config::TakeFrom(const Config& other, std::string_view key) {
+  values_[std::string(key)] = other.Get(key);
+  set_in_file_.insert(std::string(key));
 }
 
 Result<Config> LoadConfig(const ConfigSchema& schema, std::string_view yaml_text, std::string_view origin) {

@@ -90,12 +90,14 @@ class Config {
   const std::string& GetString(std::string_view key) const;  // string, enum
   const std::vector<std::string>& GetList(std::string_view key) const;
 
-  // True when the key was written in the loaded file (not a default).
+  // True when the key was written in the loaded file or set by Set (not a default).
   bool IsSet(std::string_view key) const { return set_in_file_.count(std::string(key)) > 0; }
   const std::string& origin() const { return origin_; }
 
   // Sets a value (overrides from the command line). Validated against the schema.
   Status Set(const ConfigSchema& schema, std::string_view key, std::string_view text);
+  // Takes the value of `key` from `other` (same schema), marking it set.
+  void TakeFrom(const Config& other, std::string_view key);
 
  private:
   friend Result<Config> LoadConfig(const ConfigSchema&, std::string_view, std::string_view);

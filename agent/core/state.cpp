@@ -56,28 +56,42 @@ Result<std::unique_ptr<SequenceCounter>> SequenceCounter::Open(Env& env, const s
                                                                uint64_t block) {
   const std::string path = state_dir + "/seq";
   uint64_t next = 1;
+  uint64_t from = 0;
+  bool crashed = false;
   auto text = env.ReadFile(path, 256);
   if (text.ok()) {
+    // "next N", "reserved N" or "reserved N from M"
     std::string line = TrimLine(*text);
-    size_t space = line.find(' ');
-    std::string_view word = std::string_view(line).substr(0, space);
-    uint64_t n = 0;
+    auto number = [](std::string_view word, uint64_t* n) {
+      auto [p, ec] = std::from_chars(word.data(), word.data() + word.size(), *n);
+      return ec == std::errc() && p == word.data() + word.size() && *n > 0;
+    };
+    std::vector<std::string_view> words;
+    for (size_t pos = 0; pos < line.size();) {
+      size_t end = std::min(line.find(' ', pos), line.size());
+      words.push_back(std::string_view(line).substr(pos, end - pos));
+      pos = end + 1;
+    }
     bool parsed = false;
-    if (space != std::string::npos && (word == "next" || word == "reserved")) {
-      const char* b = line.data() + space + 1;
-      const char* e = line.data() + line.size();
-      auto [p, ec] = std::from_chars(b, e, n);
-      parsed = ec == std::errc() && p == e && n > 0;
+    if (words.size() == 2 && words[0] == "next") {
+      parsed = number(words[1], &next);
+    } else if (words.size() == 2 && words[0] == "reserved") {
+      parsed = number(words[1], &next);
+      crashed = true;
+    } else if (words.size() == 4 && words[0] == "reserved" && words[2] == "from") {
+      parsed = number(words[1], &next) && number(words[3], &from) && from <= next;
+      crashed = true;
     }
     if (!parsed)
-      return Status::Corruption(path + ": expected 'next N' or 'reserved N', got '" + line +
+      return Status::Corruption(path + ": expected 'next N' or 'reserved N from M', got '" + line +
                                 "'; restore it, or remove it to restart the sequence at 1 (the hub will see it)");
-    next = n;
   } else if (text.status().code() != Status::Code::kNotFound) {
     return text.status();
   }
   VIGIL_RETURN_IF_ERROR(env.MakeDirs(state_dir));
   std::unique_ptr<SequenceCounter> c(new SequenceCounter(env, path, next, block == 0 ? 1 : block));
+  c->crashed_ = crashed;
+  c->reserved_from_ = from;
   return c;
 }
 
@@ -85,7 +99,10 @@ uint64_t SequenceCounter::Next() {
   std::lock_guard lock(mu_);
   if (next_ >= reserved_) {
     uint64_t want = next_ + block_;
-    Status st = env_.WriteFileAtomic(path_, "reserved " + std::to_string(want) + "\n");
+    std::string line = "reserved " + std::to_string(want);
+    if (tracked_) line += " from " + std::to_string(block_start_);
+    Status st = env_.WriteFileAtomic(path_, line + "\n");
+    if (st.ok()) block_start_ = next_;
     if (st.ok()) {
       reserved_ = want;
     } else {
@@ -94,6 +111,15 @@ uint64_t SequenceCounter::Next() {
     }
   }
   return next_++;
+}
+
+bool SequenceCounter::ResumeAfterCrash(uint64_t last_used) {
+  std::lock_guard lock(mu_);
+  if (!crashed_ || reserved_from_ == 0 || last_used + 1 < reserved_from_ || last_used + 1 >= next_) return false;
+  next_ = last_used + 1;
+  reserved_ = next_;  // the first Next() writes a fresh reservation from here
+  block_start_ = next_;
+  return true;
 }
 
 uint64_t SequenceCounter::peek() const {

@@ -6,11 +6,15 @@
 // [A-Za-z0-9._-], because it names MQTT topics.
 //
 // Sequence counter, <state_dir>/seq, one line, replaced atomically:
-//   "reserved N"   while running: numbers below N may have been used
-//   "next N"       after a clean stop: N is the next number
+//   "reserved N"          while running: numbers below N may have been used
+//   "reserved N from M"   the same, written when the output keeps every number it was given
+//                         (the spool): M is where the previous block began, so [M, N) holds
+//                         at least one whole block before the numbers in use
+//   "next N"              after a clean stop: N is the next number
 // The counter reserves blocks of numbers ahead (one file write per block, not per event).
 // After a crash it resumes at the reserved bound, so a number is never used twice; the
-// numbers skipped are a gap the hub sees, and a crash is exactly when events may be lost.
+// numbers skipped are a gap the hub sees. When every event goes through the spool, the
+// spool knows the last number written, and ResumeAfterCrash closes that gap (see there).
 #pragma once
 
 #include <cstdint>
@@ -37,13 +41,29 @@ class SequenceCounter {
   // handed out (the failure is returned by last_error() and logged by the caller).
   uint64_t Next();
   uint64_t peek() const;
+  // Before the first Next: the output keeps every number handed out (the spool), so the
+  // reservations name their start and a later run may use ResumeAfterCrash.
+  void SetTrackedByOutput() { tracked_ = true; }
+  // True when the file said "reserved": the last run did not stop cleanly.
+  bool crashed() const { return crashed_; }
+  // After a crash, resumes at last_used + 1 instead of the reserved bound, when last_used is
+  // the last number of the crashed run that anything outside the agent may have seen (the
+  // spool's: only records in the spool are sent). Refused (false) unless the crashed run wrote
+  // "reserved N from M" (its output was the spool too) and last_used + 1 lies in [M, N).
+  bool ResumeAfterCrash(uint64_t last_used);
   Status last_error() const;
   // Records the exact next number (clean stop).
   Status Close();
 
  private:
   SequenceCounter(Env& env, std::string path, uint64_t next, uint64_t block)
-      : env_(env), path_(std::move(path)), next_(next), reserved_(next), block_(block) {}
+      : env_(env), path_(std::move(path)), next_(next), reserved_(next), block_(block) {
+    block_start_ = next;
+  }
+  bool crashed_ = false;
+  uint64_t reserved_from_ = 0;  // M of "reserved N from M" read at Open; 0 when unknown
+  bool tracked_ = false;
+  uint64_t block_start_ = 0;    // where the current reservation began
   Env& env_;
   const std::string path_;
   mutable std::mutex mu_;

@@ -54,6 +54,59 @@ TEST(SequenceCounter, NeverRepeatsAfterACrash) {
   EXPECT_GT((*c)->Next(), last);
 }
 
+TEST(SequenceCounter, ReadsTheOldReservationLine) {
+  FakeEnv env;
+  env.SetFile("/s/seq", "reserved 21\n");
+  auto c = SequenceCounter::Open(env, "/s", 10);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE((*c)->crashed());
+  EXPECT_FALSE((*c)->ResumeAfterCrash(14)) << "without M the safe bound is kept";
+  EXPECT_EQ((*c)->Next(), 21u);
+}
+
+TEST(SequenceCounter, ResumesAfterTheLastNumberUsedWithinTheReservation) {
+  FakeEnv env;
+  {
+    auto c = SequenceCounter::Open(env, "/s", 10);
+    (*c)->SetTrackedByOutput();
+    for (int i = 0; i < 25; ++i) (*c)->Next();  // 1..25 used
+  }
+  EXPECT_EQ(env.Content("/s/seq"), "reserved 31 from 11\n") << "the window spans the previous block too";
+  auto c = SequenceCounter::Open(env, "/s", 10);
+  (*c)->SetTrackedByOutput();
+  EXPECT_TRUE((*c)->crashed());
+  EXPECT_FALSE((*c)->ResumeAfterCrash(9)) << "10 lies before the window: it may have been used";
+  EXPECT_FALSE((*c)->ResumeAfterCrash(31)) << "beyond the reservation";
+  EXPECT_TRUE((*c)->ResumeAfterCrash(18)) << "the output lost 19..25 before writing them";
+  EXPECT_EQ((*c)->Next(), 19u);
+  EXPECT_EQ(env.Content("/s/seq"), "reserved 29 from 19\n");
+}
+
+TEST(SequenceCounter, DoesNotResumeWhenTheCrashedRunsOutputKeptNoNumbers) {
+  FakeEnv env;
+  {
+    auto c = SequenceCounter::Open(env, "/s", 10);
+    for (int i = 0; i < 5; ++i) (*c)->Next();  // a JSON Lines run: 1..5 written locally
+  }
+  auto c = SequenceCounter::Open(env, "/s", 10);
+  (*c)->SetTrackedByOutput();
+  EXPECT_FALSE((*c)->ResumeAfterCrash(0)) << "the spool never saw 1..5, which were used all the same";
+  EXPECT_EQ((*c)->Next(), 11u);
+}
+
+TEST(SequenceCounter, DoesNotResumeAfterACleanStop) {
+  FakeEnv env;
+  {
+    auto c = SequenceCounter::Open(env, "/s", 10);
+    (*c)->Next();
+    ASSERT_TRUE((*c)->Close().ok());
+  }
+  auto c = SequenceCounter::Open(env, "/s", 10);
+  EXPECT_FALSE((*c)->crashed());
+  EXPECT_FALSE((*c)->ResumeAfterCrash(0));
+  EXPECT_EQ((*c)->Next(), 2u);
+}
+
 TEST(SequenceCounter, WritesOncePerBlockNotPerNumber) {
   FakeEnv env;
   auto c = SequenceCounter::Open(env, "/s", 100);
@@ -64,7 +117,8 @@ TEST(SequenceCounter, WritesOncePerBlockNotPerNumber) {
 }
 
 TEST(SequenceCounter, MalformedFileIsCorruptionNamingIt) {
-  for (const char* bad : {"", "next", "next -1", "next 12x", "garbage 5", "next 0"}) {
+  for (const char* bad : {"", "next", "next -1", "next 12x", "garbage 5", "next 0", "reserved 5 from", "reserved 5 from 9",
+                          "reserved 5 to 1", "next 5 from 1"}) {
     FakeEnv env;
     env.SetFile("/s/seq", bad);
     auto c = SequenceCounter::Open(env, "/s");

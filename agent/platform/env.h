@@ -29,7 +29,8 @@ struct FileInfo {
   bool is_dir = false;
 };
 
-// A file opened for appending (JSON Lines output). Not thread-safe: one owner.
+// A file opened for appending (JSON Lines output, spool segments). Not thread-safe: one
+// owner, except that Sync may run on another thread while the owner appends.
 class AppendFile {
  public:
   virtual ~AppendFile() = default;
@@ -48,12 +49,16 @@ class Env {
   // Reads at most max_bytes (more is cut, not an error). /proc files report size 0, so
   // implementations read until EOF.
   virtual Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 1 << 20) = 0;
+  // Reads at most max_bytes starting at byte `offset` (past the end: empty).
+  virtual Result<std::string> ReadFileAt(const std::string& path, uint64_t offset, size_t max_bytes) = 0;
   // Writes via a temporary file, fsync and rename: readers see the old or the new content.
   virtual Status WriteFileAtomic(const std::string& path, std::string_view data) = 0;
   virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;  // names, no . ..
   virtual Result<std::string> ReadLink(const std::string& path) = 0;
   virtual Result<FileInfo> Stat(const std::string& path) = 0;  // follows symlinks
   virtual Status MakeDirs(const std::string& path) = 0;        // mkdir -p, mode 0700
+  // Makes the directory's entries (files created, renamed, removed in it) durable.
+  virtual Status SyncDir(const std::string& path) = 0;
   virtual Status Rename(const std::string& from, const std::string& to) = 0;
   virtual Status Remove(const std::string& path) = 0;
   virtual Result<std::unique_ptr<AppendFile>> OpenAppend(const std::string& path) = 0;

@@ -19,11 +19,15 @@ namespace vigil::testing {
 std::unique_ptr<AgentProcess> AgentProcess::Start(Options options) {
   std::unique_ptr<AgentProcess> p(new AgentProcess());
   char tmpl[] = "/tmp/vigil-it-XXXXXX";
-  if (!mkdtemp(tmpl)) {
+  if (!options.dir.empty()) {
+    p->dir_ = options.dir;
+    p->owns_dir_ = false;
+  } else if (!mkdtemp(tmpl)) {
     ADD_FAILURE() << "mkdtemp failed";
     return nullptr;
+  } else {
+    p->dir_ = tmpl;
   }
-  p->dir_ = tmpl;
   {
     std::ofstream cfg(p->dir_ + "/agent.yml");
     cfg << "agent:\n  state_dir: " << p->dir_ << "/state\n" << options.config_yaml;
@@ -35,8 +39,8 @@ std::unique_ptr<AgentProcess> AgentProcess::Start(Options options) {
   inotify_add_watch(p->inotify_fd_, p->output_path().c_str(), IN_MODIFY);
 
   std::string binary = options.binary.empty() ? VIGIL_AGENT_BIN : options.binary;
-  std::vector<std::string> args = {binary, "run", "--config", p->dir_ + "/agent.yml",
-                                   "--output", "jsonl:" + p->output_path()};
+  std::vector<std::string> args = {binary, "run", "--config", p->dir_ + "/agent.yml", "--output",
+                                   options.output.empty() ? "jsonl:" + p->output_path() : options.output};
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
   const std::string log_path = p->dir_ + "/agent.log";
 
@@ -61,7 +65,7 @@ std::unique_ptr<AgentProcess> AgentProcess::Start(Options options) {
 AgentProcess::~AgentProcess() {
   if (pid_ > 0) Stop(SIGKILL);
   if (inotify_fd_ >= 0) close(inotify_fd_);
-  if (!dir_.empty() && !::testing::Test::HasFailure()) {
+  if (owns_dir_ && !dir_.empty() && !::testing::Test::HasFailure()) {
     std::string cmd = "rm -rf '" + dir_ + "'";
     (void)std::system(cmd.c_str());
   }

@@ -26,6 +26,9 @@ class AgentProcess {
     std::string config_yaml;               // appended after the harness's own agent: section
     std::vector<std::string> extra_args;   // after the run subcommand's own arguments
     std::string binary;                    // default: VIGIL_AGENT_BIN
+    std::string output;                    // --output; default: jsonl:<dir>/events.jsonl
+    std::string dir;                       // reuse this directory (state survives a restart);
+                                           // default: a fresh one, removed at the end
   };
 
   // Starts the agent; fails the current test (ADD_FAILURE) and returns nullptr on error.
@@ -62,6 +65,7 @@ class AgentProcess {
 
   pid_t pid_ = -1;
   std::string dir_;
+  bool owns_dir_ = true;
   int inotify_fd_ = -1;
   size_t read_offset_ = 0;
   std::string partial_line_;

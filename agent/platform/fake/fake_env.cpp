@@ -15,7 +15,10 @@ class FakeAppendFile : public AppendFile {
     return Status::Ok();
   }
   Status Flush() override { return Status::Ok(); }
-  Status Sync() override { return Status::Ok(); }
+  Status Sync() override {
+    env_.SyncFile(path_);
+    return Status::Ok();
+  }
   uint64_t size() const override { return size_; }
 
  private:
@@ -75,6 +78,7 @@ bool FakeEnv::Exists(const std::string& path) const {
 void FakeEnv::AppendTo(const std::string& path, std::string_view data) {
   std::lock_guard l(mu_);
   Node& n = nodes_[path];
+  n.synced = std::min(n.synced, n.content.size());
   n.content.append(data);
   n.info.size = n.content.size();
 }
@@ -101,6 +105,29 @@ Result<std::string> FakeEnv::ReadFile(const std::string& path, size_t max_bytes)
   const Node* n = ResolveLocked(path);
   if (!n) return Status::NotFound(path + ": no such file");
   return n->content.substr(0, max_bytes);
+}
+
+Result<std::string> FakeEnv::ReadFileAt(const std::string& path, uint64_t offset, size_t max_bytes) {
+  std::lock_guard l(mu_);
+  if (DeniedLocked(path)) return Status::PermissionDenied(path + ": permission denied");
+  const Node* n = ResolveLocked(path);
+  if (!n) return Status::NotFound(path + ": no such file");
+  if (offset >= n->content.size()) return std::string();
+  return n->content.substr(static_cast<size_t>(offset), max_bytes);
+}
+
+void FakeEnv::SyncFile(const std::string& path) {
+  std::lock_guard l(mu_);
+  ++sync_calls_;
+  if (auto it = nodes_.find(path); it != nodes_.end()) it->second.synced = it->second.content.size();
+}
+
+void FakeEnv::DropUnsynced() {
+  std::lock_guard l(mu_);
+  for (auto& [_, n] : nodes_) {
+    if (n.synced < n.content.size()) n.content.resize(n.synced);
+    n.info.size = n.content.size();
+  }
 }
 
 Status FakeEnv::WriteFileAtomic(const std::string& path, std::string_view data) {

@@ -43,9 +43,15 @@ class FakeEnv : public Env {
 
   ManualClock& manual_clock() { return clock_; }
 
+  // Power loss: every file loses the bytes appended through OpenAppend since its last Sync.
+  void DropUnsynced();
+  uint64_t sync_calls() const { std::lock_guard l(mu_); return sync_calls_; }
+
   // Env
   Clock& clock() override { return clock_; }
   Result<std::string> ReadFile(const std::string& path, size_t max_bytes) override;
+  Result<std::string> ReadFileAt(const std::string& path, uint64_t offset, size_t max_bytes) override;
+  Status SyncDir(const std::string&) override { return Status::Ok(); }
   Status WriteFileAtomic(const std::string& path, std::string_view data) override;
   Result<std::vector<std::string>> ListDir(const std::string& path) override;
   Result<std::string> ReadLink(const std::string& path) override;
@@ -63,12 +69,14 @@ class FakeEnv : public Env {
 
   // Appends through OpenAppend land here (used by the fake AppendFile).
   void AppendTo(const std::string& path, std::string_view data);
+  void SyncFile(const std::string& path);
 
  private:
   struct Node {
     std::string content;
     std::string link_target;  // non-empty: a symlink
     FileInfo info;
+    size_t synced = SIZE_MAX;  // bytes that survive DropUnsynced (appends lower it until Sync)
   };
   bool DeniedLocked(const std::string& path) const;
   const Node* ResolveLocked(const std::string& path) const;
@@ -83,6 +91,7 @@ class FakeEnv : public Env {
   uint64_t rss_ = 3 << 20;
   uint64_t cpu_ms_ = 10;
   uint64_t next_inode_ = 1000;
+  uint64_t sync_calls_ = 0;
 };
 
 }  // namespace vigil

@@ -109,6 +109,31 @@ class LinuxEnv : public Env {
     return out;
   }
 
+  Result<std::string> ReadFileAt(const std::string& path, uint64_t offset, size_t max_bytes) override {
+    Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return ErrnoStatus("open", path, errno);
+    std::string out(max_bytes, '\0');
+    size_t got = 0;
+    while (got < max_bytes) {
+      ssize_t n = pread(fd.get(), out.data() + got, max_bytes - got, static_cast<off_t>(offset + got));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("pread", path, errno);
+      }
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    out.resize(got);
+    return out;
+  }
+
+  Status SyncDir(const std::string& path) override {
+    Fd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() < 0) return ErrnoStatus("open", path, errno);
+    if (fsync(fd.get()) != 0) return ErrnoStatus("fsync", path, errno);
+    return Status::Ok();
+  }
+
   Status WriteFileAtomic(const std::string& path, std::string_view data) override {
     const std::string tmp = path + ".tmp";
     {
