@@ -306,45 +306,28 @@ TestPki::~TestPki() {
   if (owns_dir_) RemoveDirUnlessFailed(dir_, "test PKI");
 }
 
-// clang-format off: the openssl command lines read best as option-value pairs.
+// The openssl command lines read best as option-value pairs.
+// clang-format off
 bool TestPki::MakeCa(const std::string& stem, const std::string& common_name) {
   const std::string base = dir_ + "/" + stem;
-  return RunCommand({"openssl",
-                     "req",
-                     "-x509",
-                     "-config",
-                     dir_ + "/openssl.cnf",
-                     "-extensions",
-                     "v3_ca",
-                     "-newkey",
-                     "ec",
-                     "-pkeyopt",
-                     "ec_paramgen_curve:P-256",
-                     "-nodes",
-                     "-keyout",
-                     base + ".key",
-                     "-out",
-                     base + ".crt",
-                     "-days",
-                     "2",
-                     "-subj",
-                     "/CN=" + common_name});
+  return RunCommand({"openssl", "req", "-x509", "-config", dir_ + "/openssl.cnf", "-extensions", "v3_ca",
+                     "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                     "-keyout", base + ".key", "-out", base + ".crt", "-days", "2", "-subj", "/CN=" + common_name});
 }
 
 std::optional<TestPki::CertAndKey> TestPki::Issue(const std::string& ca_stem, const std::string& stem,
                                                   const std::string& common_name, const std::string& extensions) {
   const std::string ca = dir_ + "/" + ca_stem;
   const std::string base = dir_ + "/" + stem;
-  if (!RunCommand({"openssl", "req", "-new", "-config", dir_ + "/openssl.cnf", "-newkey", "ec", "-pkeyopt",
-                   "ec_paramgen_curve:P-256", "-nodes", "-keyout", base + ".key", "-out", base + ".csr", "-subj",
-                   "/CN=" + common_name})) {
+  if (!RunCommand({"openssl", "req", "-new", "-config", dir_ + "/openssl.cnf",
+                   "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                   "-keyout", base + ".key", "-out", base + ".csr", "-subj", "/CN=" + common_name})) {
     return std::nullopt;
   }
-  if (!RunCommand({"openssl",     "x509",      "-req",      "-in",
-                   base + ".csr", "-CA",       ca + ".crt", "-CAkey",
-                   ca + ".key",   "-CAserial", ca + ".srl", "-CAcreateserial",
-                   "-days",       "2",         "-extfile",  dir_ + "/openssl.cnf",
-                   "-extensions", extensions,  "-out",      base + ".crt"})) {
+  if (!RunCommand({"openssl", "x509", "-req", "-in", base + ".csr",
+                   "-CA", ca + ".crt", "-CAkey", ca + ".key", "-CAserial", ca + ".srl", "-CAcreateserial",
+                   "-days", "2", "-extfile", dir_ + "/openssl.cnf", "-extensions", extensions,
+                   "-out", base + ".crt"})) {
     return std::nullopt;
   }
   return CertAndKey{base + ".crt", base + ".key"};
