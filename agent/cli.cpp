@@ -183,18 +183,16 @@ int CmdRun(const ConfigSchema& schema, ConfigSource src, const std::string& outp
 #ifdef VIGIL_WITH_UPLINK
   std::unique_ptr<UplinkRun> uplink;
   Agent agent(*env);
-  Result<std::unique_ptr<Output>> output = Status::Ok();
   if (IsMqttUrl(target)) {
     if (auto url = ParseMqttUrl(target); !url.ok()) {
       spdlog::error("output: {}", url.status().message());
       return kExitUsage;
     }
     uplink = std::make_unique<UplinkRun>(*env, schema);
-    output = uplink->OpenSpool(*config, agent);
-  } else {
-    output = OpenOutput(*env, target, static_cast<uint64_t>(config->GetInt("output.jsonl_max_size")),
-                        static_cast<int>(config->GetInt("output.jsonl_keep")), StdoutIsTerminal());
   }
+  auto output = uplink ? uplink->OpenSpool(*config, agent)
+                       : OpenOutput(*env, target, static_cast<uint64_t>(config->GetInt("output.jsonl_max_size")),
+                                    static_cast<int>(config->GetInt("output.jsonl_keep")), StdoutIsTerminal());
 #else
   Agent agent(*env);
   if (target.starts_with("mqtt://") || target.starts_with("mqtts://")) {

@@ -14,6 +14,7 @@ namespace {
 
 constexpr size_t kReadChunk = 64 << 10;
 constexpr int kLoopTimeoutMs = 100;
+constexpr int64_t kConnackTimeoutMs = 10'000;
 constexpr const char* kOffline = R"({"state":"offline"})";
 
 void InitLibraryOnce() {
@@ -200,6 +201,10 @@ void Uplink::Run() {
       (void)spool_.Checkpoint();
       last_checkpoint_ms_ = now;
     }
+    if (mosq_ && !connected_ && !lost_ && now - connect_started_ms_ > kConnackTimeoutMs) {
+      lost_ = true;
+      lost_reason_ = "no answer (CONNACK) within " + std::to_string(kConnackTimeoutMs / 1000) + " s";
+    }
     if (mosq_) {
       int rc = mosquitto_loop(mosq_, kLoopTimeoutMs, 1);
       if (rc != MOSQ_ERR_SUCCESS && !lost_) {
@@ -244,6 +249,7 @@ void Uplink::Connect() {
   }
   lost_ = false;
   tls_error_.clear();
+  connect_started_ms_ = env_.clock().MonotonicMs();
   mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
   mosquitto_connect_v5_callback_set(mosq_, &Uplink::OnConnect);
   mosquitto_disconnect_v5_callback_set(mosq_, &Uplink::OnDisconnect);
@@ -262,7 +268,8 @@ void Uplink::Connect() {
   if (rc == MOSQ_ERR_SUCCESS)
     rc = mosquitto_will_set_v5(mosq_, status_topic_.c_str(), static_cast<int>(std::strlen(kOffline)), kOffline, 1,
                                true, nullptr);
-  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_connect_async(mosq_, url_.host.c_str(), url_.port, options_.keepalive_s);
+  if (rc == MOSQ_ERR_SUCCESS)
+    rc = mosquitto_connect_bind_v5(mosq_, url_.host.c_str(), url_.port, options_.keepalive_s, nullptr, nullptr);
   if (rc != MOSQ_ERR_SUCCESS) {
     std::string why = rc == MOSQ_ERR_ERRNO ? std::string(std::strerror(errno)) : mosquitto_strerror(rc);
     if (!tls_error_.empty()) why += ": " + tls_error_;
@@ -284,7 +291,8 @@ void Uplink::Disconnected(const std::string& why) {
     if (was_connected) ++stats_.disconnects;
     else ++stats_.connect_failures;
   }
-  Fail((was_connected ? "connection to " : "cannot connect to ") + options_.url + " lost: " + reason);
+  Fail(was_connected ? "connection to " + options_.url + " lost: " + reason
+                     : "cannot connect to " + options_.url + ": " + reason);
   if (was_connected) backoff_ms_ = 0;
   backoff_ms_ = backoff_ms_ == 0 ? options_.reconnect_min_ms : std::min(backoff_ms_ * 2, options_.reconnect_max_ms);
   // xorshift: the jitter need not be secret, only different across a fleet's devices.
@@ -294,7 +302,7 @@ void Uplink::Disconnected(const std::string& why) {
   const int64_t half = backoff_ms_ / 2;
   const int64_t wait = half + static_cast<int64_t>(rng_state_ % static_cast<uint64_t>(half + 1));
   next_attempt_ms_ = env_.clock().MonotonicMs() + wait;
-  spdlog::info("uplink: next attempt in {} ms", wait);
+  spdlog::debug("uplink: next attempt in {} ms", wait);
 }
 
 void Uplink::Teardown() {
@@ -331,7 +339,11 @@ void Uplink::OnDisconnect(struct mosquitto*, void* self_ptr, int rc, const mosqu
   auto* self = static_cast<Uplink*>(self_ptr);
   if (self->lost_) return;
   self->lost_ = true;
-  self->lost_reason_ = rc == 0 ? "disconnected" : std::string(mosquitto_reason_string(rc));
+  // rc: a libmosquitto error when the connection broke, an MQTT 5 reason code when the broker
+  // sent DISCONNECT.
+  self->lost_reason_ = rc == 0      ? "disconnected"
+                       : rc >= 0x80 ? std::string("the broker disconnected: ") + mosquitto_reason_string(rc)
+                                    : std::string(mosquitto_strerror(rc));
 }
 
 void Uplink::OnPublish(struct mosquitto*, void* self_ptr, int mid, int reason, const mosquitto_property*) {

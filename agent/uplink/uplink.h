@@ -16,7 +16,9 @@
 // keeps one copy). Each connection is a fresh MQTT session; nothing is queued inside the MQTT
 // library across connections.
 //
-// Connection: mqtt://HOST:PORT (plain TCP, optional user name and password: for local use)
+// Connection: the TCP connection and TLS handshake block the uplink thread (not the pipeline;
+// events keep going to the spool), and a CONNACK must follow within 10 s.
+// mqtt://HOST:PORT (plain TCP, optional user name and password: for local use)
 // or mqtts://HOST:PORT (TLS, the broker verified against ca_file, and the device's client
 // certificate and key). A failed attempt is retried after an exponential backoff with
 // jitter (reconnect_min doubling up to reconnect_max, each wait drawn from [d/2, d]); the
@@ -151,6 +153,7 @@ class Uplink {
   std::string lost_reason_;
   std::string tls_error_;  // the last TLS error the library logged, for the message
   int64_t next_attempt_ms_ = 0;
+  int64_t connect_started_ms_ = 0;
   int64_t backoff_ms_ = 0;
   int64_t last_checkpoint_ms_ = 0;
   std::array<SpoolPosition, kPriorityCount> cursor_{};

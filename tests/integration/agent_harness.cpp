@@ -43,6 +43,9 @@ std::unique_ptr<AgentProcess> AgentProcess::Start(Options options) {
                                    options.output.empty() ? "jsonl:" + p->output_path() : options.output};
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
   const std::string log_path = p->dir_ + "/agent.log";
+  {
+    std::ofstream truncate(log_path, std::ios::trunc);  // a reused directory's old log is gone before Log() reads
+  }
 
   pid_t pid = fork();
   if (pid < 0) {

@@ -722,7 +722,11 @@ bool MqttClient::Connect(const std::string& host, int port) {
   {
     ScopedSigpipeBlock no_sigpipe;  // the network thread started here inherits the blocked SIGPIPE
     errno = 0;
-    int rc = mosquitto_connect_bind_v5(mosq_, host.c_str(), port, options_.keepalive_seconds, nullptr, nullptr);
+    mosquitto_property* props = nullptr;
+    if (options_.session_expiry_seconds > 0)
+      mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, options_.session_expiry_seconds);
+    int rc = mosquitto_connect_bind_v5(mosq_, host.c_str(), port, options_.keepalive_seconds, nullptr, props);
+    mosquitto_property_free_all(&props);
     if (rc != MOSQ_ERR_SUCCESS) {
       std::string reason = rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc);
       std::lock_guard<std::mutex> lock(mutex_);

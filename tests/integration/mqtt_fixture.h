@@ -181,6 +181,8 @@ class MqttClient {
     std::string ca_file{};                // TLS when not empty: the CA to verify the broker with
     std::string cert_file{}, key_file{};  // TLS client certificate and its key (both or neither)
     bool clean_start = true;
+    uint32_t session_expiry_seconds = 0;  // MQTT 5: how long the broker keeps the session (and
+                                          // queues QoS 1 messages for it) after a disconnect
     int keepalive_seconds = 60;
     std::chrono::milliseconds timeout = std::chrono::seconds(5);  // for every wait on the broker
   };
