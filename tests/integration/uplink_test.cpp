@@ -390,5 +390,54 @@ TEST_F(Uplink, RemoteConfigurationIsAppliedOrRefusedWhole) {
   EXPECT_EQ(agent_->Stop(SIGTERM), 0);
 }
 
+// mqtt:// with a user name and password (for local use): a wrong password is named as such,
+// the right one delivers.
+TEST(UplinkPlain, UserNameAndPasswordOverPlainTcp) {
+  MosquittoBroker::Options o;
+  o.users = {{"dev-plain", "right"}, {"hub", "hubpw"}};
+  o.allow_anonymous = false;
+  MosquittoBroker broker(o);
+  ASSERT_TRUE(broker.Start());
+  MqttClient::Options so;
+  so.username = "hub";
+  so.password = "hubpw";
+  auto subscriber = MqttClient::Create(so);
+  ASSERT_TRUE(subscriber && subscriber->Connect(broker)) << subscriber->last_error();
+  ASSERT_TRUE(subscriber->Subscribe("vigil/v1/dev-plain/events", 1));
+  auto config = [](const std::string& password) {
+    return "  device_id: dev-plain\nprocess:\n  priority: high\nuplink:\n  username: dev-plain\n  password: " +
+           password + "\n  reconnect_min: 200ms\n  reconnect_max: 1s\nspool:\n  sync_interval: 50ms\n";
+  };
+  {
+    AgentProcess::Options ao;
+    ao.config_yaml = config("wrong");
+    ao.output = broker.url();
+    auto agent = AgentProcess::Start(ao);
+    ASSERT_TRUE(agent);
+    ASSERT_TRUE(agent->WaitForLog("check uplink.username and uplink.password", seconds(10))) << agent->Log();
+    EXPECT_EQ(agent->Stop(SIGTERM), 0);
+  }
+  AgentProcess::Options ao;
+  ao.config_yaml = config("right");
+  ao.output = broker.url();
+  auto agent = AgentProcess::Start(ao);
+  ASSERT_TRUE(agent);
+  ASSERT_TRUE(agent->WaitForLog("running as device", seconds(20))) << agent->Log();
+  Reap(Spawn({"/bin/true", "plain-marker"}));
+  EXPECT_TRUE(subscriber->WaitFor(
+      [](const std::vector<MqttClient::Message>& msgs) {
+        for (const MqttClient::Message& m : msgs) {
+          auto batch = DecodeBatch(m.payload, 64 << 20);
+          if (!batch.ok()) continue;
+          for (const Json& e : batch->events)
+            if (e["data"].value("cmdline", "") == "/bin/true plain-marker") return true;
+        }
+        return false;
+      },
+      seconds(20)))
+      << agent->Log();
+  EXPECT_EQ(agent->Stop(SIGTERM), 0);
+}
+
 }  // namespace
 }  // namespace vigil::testing
