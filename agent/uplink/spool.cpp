@@ -191,13 +191,13 @@ void Spool::NoteErrorLocked(const Status& st) {
 
 Status Spool::Write(const Event& e) {
   const size_t p = Index(e.priority);
-  scratch_ = EventToJsonLine(e);
+  const std::string payload = EventToJsonLine(e);
   std::lock_guard lock(mu_);
-  const uint64_t need = spool::kRecordHeaderBytes + scratch_.size();
-  if (scratch_.size() > spool::kMaxPayloadBytes || need + spool::kFileHeaderBytes > options_.max_bytes) {
+  const uint64_t need = spool::kRecordHeaderBytes + payload.size();
+  if (payload.size() > spool::kMaxPayloadBytes || need + spool::kFileHeaderBytes > options_.max_bytes) {
     ++stats_.too_large;
     return Status::InvalidArgument("spool: event seq " + std::to_string(e.seq) + " of " +
-                                   std::to_string(scratch_.size()) + " bytes is over the record limit; dropped");
+                                   std::to_string(payload.size()) + " bytes is over the record limit; dropped");
   }
   Queue& q = queues_[p];
   bool roll = q.segments.empty() || !q.segments.back().open ||
@@ -218,7 +218,7 @@ Status Spool::Write(const Event& e) {
     }
   }
   Segment& s = q.segments.back();
-  spool::AppendRecord(e.seq, scratch_, &q.buffer);
+  spool::AppendRecord(e.seq, payload, &q.buffer);
   total_bytes_ += need;
   ++q.buffered_records;
   ++s.records;

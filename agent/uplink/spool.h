@@ -167,7 +167,6 @@ class Spool : public Output {
   int64_t last_sync_ms_ = 0;
   bool sync_running_ = false;
   SpoolStats stats_;
-  std::string scratch_;
 };
 
 }  // namespace vigil

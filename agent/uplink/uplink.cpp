@@ -1,6 +1,7 @@
 #include "agent/uplink/uplink.h"
 
-#include <mosquitto.h>
+#include "agent/uplink/mosquitto_api.h"
+
 #include <mqtt_protocol.h>
 
 #include <algorithm>
@@ -16,11 +17,6 @@ constexpr size_t kReadChunk = 64 << 10;
 constexpr int kLoopTimeoutMs = 100;
 constexpr int64_t kConnackTimeoutMs = 10'000;
 constexpr const char* kOffline = R"({"state":"offline"})";
-
-void InitLibraryOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { mosquitto_lib_init(); });
-}
 
 // What to check, for the errors a device owner meets.
 std::string Hint(std::string_view error) {
@@ -106,7 +102,9 @@ Status Uplink::Start() {
         return Status::InvalidArgument(std::string("uplink: ") + key + ": " + std::string(r.status().message()));
     }
   }
-  InitLibraryOnce();
+  auto api = LoadMosquitto();
+  if (!api.ok()) return api.status().WithContext("uplink");
+  api_ = *api;
   BatchEncoder::Options eo;
   eo.max_message_bytes = options_.max_message_bytes;
   eo.level = options_.compression_level;
@@ -206,10 +204,10 @@ void Uplink::Run() {
       lost_reason_ = "no answer (CONNACK) within " + std::to_string(kConnackTimeoutMs / 1000) + " s";
     }
     if (mosq_) {
-      int rc = mosquitto_loop(mosq_, kLoopTimeoutMs, 1);
+      int rc = api_->loop(mosq_, kLoopTimeoutMs, 1);
       if (rc != MOSQ_ERR_SUCCESS && !lost_) {
         lost_ = true;
-        lost_reason_ = rc == MOSQ_ERR_ERRNO ? std::string(std::strerror(errno)) : mosquitto_strerror(rc);
+        lost_reason_ = rc == MOSQ_ERR_ERRNO ? std::string(std::strerror(errno)) : api_->strerror(rc);
       }
       if (lost_) Disconnected(lost_reason_);
     } else {
@@ -221,10 +219,10 @@ void Uplink::Run() {
   if (mosq_) {
     if (connected_) {
       int mid = 0;
-      mosquitto_publish_v5(mosq_, &mid, status_topic_.c_str(), static_cast<int>(std::strlen(kOffline)), kOffline, 1,
+      api_->publish(mosq_, &mid, status_topic_.c_str(), static_cast<int>(std::strlen(kOffline)), kOffline, 1,
                            true, nullptr);
-      mosquitto_disconnect_v5(mosq_, MQTT_RC_NORMAL_DISCONNECTION, nullptr);
-      for (int i = 0; i < 20 && mosquitto_loop(mosq_, 50, 1) == MOSQ_ERR_SUCCESS; ++i) {
+      api_->disconnect(mosq_, MQTT_RC_NORMAL_DISCONNECTION, nullptr);
+      for (int i = 0; i < 20 && api_->loop(mosq_, 50, 1) == MOSQ_ERR_SUCCESS; ++i) {
       }
     }
     Teardown();
@@ -241,7 +239,7 @@ bool Uplink::Drained() const {
 
 void Uplink::Connect() {
   const std::string client_id = options_.client_id.empty() ? "vigil-" + options_.device_id : options_.client_id;
-  mosq_ = mosquitto_new(client_id.c_str(), /*clean_session=*/true, this);
+  mosq_ = api_->create(client_id.c_str(), /*clean_session=*/true, this);
   if (!mosq_) {
     Fail("cannot create an MQTT client");
     next_attempt_ms_ = env_.clock().MonotonicMs() + options_.reconnect_max_ms;
@@ -250,28 +248,28 @@ void Uplink::Connect() {
   lost_ = false;
   tls_error_.clear();
   connect_started_ms_ = env_.clock().MonotonicMs();
-  mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-  mosquitto_connect_v5_callback_set(mosq_, &Uplink::OnConnect);
-  mosquitto_disconnect_v5_callback_set(mosq_, &Uplink::OnDisconnect);
-  mosquitto_publish_v5_callback_set(mosq_, &Uplink::OnPublish);
-  mosquitto_message_v5_callback_set(mosq_, &Uplink::OnMessage);
-  mosquitto_log_callback_set(mosq_, &Uplink::OnLog);
+  api_->int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+  api_->connect_callback_set(mosq_, &Uplink::OnConnect);
+  api_->disconnect_callback_set(mosq_, &Uplink::OnDisconnect);
+  api_->publish_callback_set(mosq_, &Uplink::OnPublish);
+  api_->message_callback_set(mosq_, &Uplink::OnMessage);
+  api_->log_callback_set(mosq_, &Uplink::OnLog);
   int rc = MOSQ_ERR_SUCCESS;
   if (!options_.username.empty())
-    rc = mosquitto_username_pw_set(mosq_, options_.username.c_str(),
+    rc = api_->username_pw_set(mosq_, options_.username.c_str(),
                                    options_.password.empty() ? nullptr : options_.password.c_str());
   if (rc == MOSQ_ERR_SUCCESS && url_.tls) {
-    rc = mosquitto_tls_set(mosq_, options_.ca_file.c_str(), nullptr, options_.cert_file.c_str(),
+    rc = api_->tls_set(mosq_, options_.ca_file.c_str(), nullptr, options_.cert_file.c_str(),
                            options_.key_file.c_str(), nullptr);
-    if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_opts_set(mosq_, 1 /* verify the broker */, nullptr, nullptr);
+    if (rc == MOSQ_ERR_SUCCESS) rc = api_->tls_opts_set(mosq_, 1 /* verify the broker */, nullptr, nullptr);
   }
   if (rc == MOSQ_ERR_SUCCESS)
-    rc = mosquitto_will_set_v5(mosq_, status_topic_.c_str(), static_cast<int>(std::strlen(kOffline)), kOffline, 1,
+    rc = api_->will_set(mosq_, status_topic_.c_str(), static_cast<int>(std::strlen(kOffline)), kOffline, 1,
                                true, nullptr);
   if (rc == MOSQ_ERR_SUCCESS)
-    rc = mosquitto_connect_bind_v5(mosq_, url_.host.c_str(), url_.port, options_.keepalive_s, nullptr, nullptr);
+    rc = api_->connect(mosq_, url_.host.c_str(), url_.port, options_.keepalive_s, nullptr, nullptr);
   if (rc != MOSQ_ERR_SUCCESS) {
-    std::string why = rc == MOSQ_ERR_ERRNO ? std::string(std::strerror(errno)) : mosquitto_strerror(rc);
+    std::string why = rc == MOSQ_ERR_ERRNO ? std::string(std::strerror(errno)) : api_->strerror(rc);
     if (!tls_error_.empty()) why += ": " + tls_error_;
     lost_ = true;
     lost_reason_ = why;
@@ -306,7 +304,7 @@ void Uplink::Disconnected(const std::string& why) {
 }
 
 void Uplink::Teardown() {
-  if (mosq_) mosquitto_destroy(mosq_);
+  if (mosq_) api_->destroy(mosq_);
   mosq_ = nullptr;
   connected_ = false;
   lost_ = false;
@@ -316,7 +314,7 @@ void Uplink::OnConnect(struct mosquitto*, void* self_ptr, int rc, int, const mos
   auto* self = static_cast<Uplink*>(self_ptr);
   if (rc != 0) {
     self->lost_ = true;
-    self->lost_reason_ = std::string("the broker refused the connection: ") + mosquitto_reason_string(rc);
+    self->lost_reason_ = std::string("the broker refused the connection: ") + self->api_->reason_string(rc);
     return;
   }
   self->connected_ = true;
@@ -332,7 +330,7 @@ void Uplink::OnConnect(struct mosquitto*, void* self_ptr, int rc, int, const mos
   spdlog::info("uplink: connected to {} as {}", self->options_.url, self->options_.device_id);
   Json online{{"state", "online"}, {"ts", self->env_.clock().NowMs()}, {"agent_version", self->options_.agent_version}};
   self->PublishRetained(self->status_topic_, online.dump());
-  mosquitto_subscribe_v5(self->mosq_, nullptr, self->config_topic_.c_str(), 1, 0, nullptr);
+  self->api_->subscribe(self->mosq_, nullptr, self->config_topic_.c_str(), 1, 0, nullptr);
 }
 
 void Uplink::OnDisconnect(struct mosquitto*, void* self_ptr, int rc, const mosquitto_property*) {
@@ -342,8 +340,8 @@ void Uplink::OnDisconnect(struct mosquitto*, void* self_ptr, int rc, const mosqu
   // rc: a libmosquitto error when the connection broke, an MQTT 5 reason code when the broker
   // sent DISCONNECT.
   self->lost_reason_ = rc == 0      ? "disconnected"
-                       : rc >= 0x80 ? std::string("the broker disconnected: ") + mosquitto_reason_string(rc)
-                                    : std::string(mosquitto_strerror(rc));
+                       : rc >= 0x80 ? std::string("the broker disconnected: ") + self->api_->reason_string(rc)
+                                    : std::string(self->api_->strerror(rc));
 }
 
 void Uplink::OnPublish(struct mosquitto*, void* self_ptr, int mid, int reason, const mosquitto_property*) {
@@ -357,7 +355,7 @@ void Uplink::OnPublish(struct mosquitto*, void* self_ptr, int mid, int reason, c
       ++self->stats_.batches_rejected;
     }
     self->lost_ = true;
-    self->lost_reason_ = std::string("the broker refused an events message: ") + mosquitto_reason_string(reason);
+    self->lost_reason_ = std::string("the broker refused an events message: ") + self->api_->reason_string(reason);
     return;
   }
   it->acked = true;
@@ -403,11 +401,11 @@ void Uplink::OnLog(struct mosquitto*, void* self_ptr, int level, const char* tex
 }
 
 bool Uplink::PublishRetained(const std::string& topic, const std::string& payload) {
-  int rc = mosquitto_publish_v5(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1,
+  int rc = api_->publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1,
                                 true, nullptr);
   if (rc != MOSQ_ERR_SUCCESS && !lost_) {
     lost_ = true;
-    lost_reason_ = mosquitto_strerror(rc);
+    lost_reason_ = api_->strerror(rc);
   }
   return rc == MOSQ_ERR_SUCCESS;
 }
@@ -460,11 +458,11 @@ void Uplink::PublishBatches() {
     }
     b.raw_bytes = encoder_->raw_bytes();
     std::string_view msg = encoder_->Finish();
-    int rc = mosquitto_publish_v5(mosq_, &b.mid, events_topic_.c_str(), static_cast<int>(msg.size()), msg.data(), 1,
+    int rc = api_->publish(mosq_, &b.mid, events_topic_.c_str(), static_cast<int>(msg.size()), msg.data(), 1,
                                   false, nullptr);
     if (rc != MOSQ_ERR_SUCCESS) {
       lost_ = true;
-      lost_reason_ = std::string("publish: ") + mosquitto_strerror(rc);
+      lost_reason_ = std::string("publish: ") + api_->strerror(rc);
       return;
     }
     inflight_.push_back(b);

@@ -47,6 +47,10 @@ struct mosquitto_message;
 struct mqtt5__property;
 
 namespace vigil {
+struct MosquittoApi;
+}
+
+namespace vigil {
 
 struct MqttUrl {
   bool tls = false;
@@ -147,6 +151,7 @@ class Uplink {
   std::string events_topic_, config_topic_, reported_topic_, status_topic_;
 
   // Uplink thread only.
+  const struct MosquittoApi* api_ = nullptr;  // libmosquitto, loaded by Start
   struct mosquitto* mosq_ = nullptr;
   bool connected_ = false;
   bool lost_ = false;
