@@ -16,8 +16,10 @@
 // keeps one copy). Each connection is a fresh MQTT session; nothing is queued inside the MQTT
 // library across connections.
 //
-// Connection: the TCP connection and TLS handshake block the uplink thread (not the pipeline;
-// events keep going to the spool), and a CONNACK must follow within 10 s.
+// Connection: the TCP connection blocks the uplink thread (not the pipeline: events keep going
+// to the spool), and a CONNACK must follow within 10 s. A refused connection fails at once;
+// a broker whose packets are dropped holds the attempt for the kernel's TCP connect timeout
+// (about two minutes), and a stop during that attempt waits for it.
 // mqtt://HOST:PORT (plain TCP, optional user name and password: for local use)
 // or mqtts://HOST:PORT (TLS, the broker verified against ca_file, and the device's client
 // certificate and key). A failed attempt is retried after an exponential backoff with
