@@ -5,8 +5,11 @@
 #   3. event path   (vigil-bench-event-path)  per-event CPU of build, aggregate, serialise
 #   4. volume       (vigil-bench-volume)      bytes of a busy period's events, raw vs aggregated
 #   5. conn storm   (vigil-bench-conn-storm)  conn/s with no agent, network.mode ebpf and sock_diag
+#   6. uplink throughput (vigil-bench-uplink-throughput)  events/s spool -> uplink -> mosquitto -> subscriber
+#   7. uplink wire bytes (vigil-bench-uplink-wire-bytes)  bytes per exec-storm event on the wire vs JSON Lines
+#      (6 and 7 exist only in builds with VIGIL_WITH_UPLINK; skipped, with a note, when not built)
 # `make bench` builds everything first (release and minimal presets) and then runs this.
-# Needs root (the netlink proc connector, auditd, eBPF). Takes about 14 minutes (10 of them the
+# Needs root (the netlink proc connector, auditd, eBPF). Takes about 15 minutes (10 of them the
 # volume benchmark's busy period).
 #
 # Environment (defaults in brackets):
@@ -17,6 +20,8 @@
 #   IDLE_SECONDS         footprint idle time    [60]
 #   VOLUME_SECONDS       busy period of the volume benchmark [600]
 #   CONN_STORM_SECONDS   connection storm seconds per condition [10]
+#   UPLINK_EVENTS        events per uplink throughput round [200000]
+#   WIRE_SECONDS         exec storm recorded for the wire bytes [15]
 # Exit status: 0 when every benchmark ran, whatever its figures (benchmarks measure; they do
 # not fail a build); 1 when one could not run.
 set -u
@@ -60,6 +65,14 @@ echo
 "$bench_dir/vigil-bench-volume" --agent "$agent" --seconds "${VOLUME_SECONDS:-600}" || status=1
 echo
 "$bench_dir/vigil-bench-conn-storm" --agent "$agent" --seconds "${CONN_STORM_SECONDS:-10}" || status=1
+echo
+if [ -x "$bench_dir/vigil-bench-uplink-throughput" ]; then
+  "$bench_dir/vigil-bench-uplink-throughput" --events "${UPLINK_EVENTS:-200000}" || status=1
+  echo
+  "$bench_dir/vigil-bench-uplink-wire-bytes" --agent "$agent" --seconds "${WIRE_SECONDS:-15}" || status=1
+else
+  echo "uplink benchmarks: not built (VIGIL_WITH_UPLINK is off in this build); skipped"
+fi
 
 echo
 echo "benchmarks finished in $(( $(date +%s) - start )) s"
