@@ -59,19 +59,40 @@ endif()
 
 # The uplink (VIGIL_WITH_UPLINK): MQTT through libmosquitto (which brings OpenSSL for TLS), and
 # zstd for the event batches. Both are shared libraries every Debian-based device already has.
-if(VIGIL_WITH_UPLINK)
+if(VIGIL_WITH_UPLINK OR VIGIL_BUILD_HUB)
   find_library(VIGIL_LIBMOSQUITTO mosquitto)
   find_path(VIGIL_LIBMOSQUITTO_INCLUDE mosquitto.h)
   find_library(VIGIL_LIBZSTD zstd)
   find_path(VIGIL_LIBZSTD_INCLUDE zstd.h)
   if(NOT VIGIL_LIBMOSQUITTO OR NOT VIGIL_LIBMOSQUITTO_INCLUDE)
-    message(FATAL_ERROR "VIGIL_WITH_UPLINK needs libmosquitto: install the Debian package libmosquitto-dev, "
-                        "or configure with -DVIGIL_WITH_UPLINK=OFF")
+    message(FATAL_ERROR "VIGIL_WITH_UPLINK and VIGIL_BUILD_HUB need libmosquitto: install the Debian package "
+                        "libmosquitto-dev, or configure with -DVIGIL_WITH_UPLINK=OFF -DVIGIL_BUILD_HUB=OFF")
   endif()
   if(NOT VIGIL_LIBZSTD OR NOT VIGIL_LIBZSTD_INCLUDE)
-    message(FATAL_ERROR "VIGIL_WITH_UPLINK needs zstd: install the Debian package libzstd-dev, "
-                        "or configure with -DVIGIL_WITH_UPLINK=OFF")
+    message(FATAL_ERROR "VIGIL_WITH_UPLINK and VIGIL_BUILD_HUB need zstd: install the Debian package libzstd-dev, "
+                        "or configure with -DVIGIL_WITH_UPLINK=OFF -DVIGIL_BUILD_HUB=OFF")
   endif()
+endif()
+
+# The hub: SQLite (libsqlite3-dev), PostgreSQL's client library (libpq-dev), OpenSSL for its CA
+# (libssl-dev) and HTTP (cpp-httplib, header-only, libcpp-httplib-dev).
+if(VIGIL_BUILD_HUB)
+  find_package(SQLite3 QUIET)
+  if(NOT SQLite3_FOUND)
+    message(FATAL_ERROR "VIGIL_BUILD_HUB needs SQLite: install the Debian package libsqlite3-dev, "
+                        "or configure with -DVIGIL_BUILD_HUB=OFF")
+  endif()
+  find_package(PostgreSQL QUIET)
+  if(NOT PostgreSQL_FOUND)
+    message(FATAL_ERROR "VIGIL_BUILD_HUB needs libpq: install the Debian package libpq-dev, "
+                        "or configure with -DVIGIL_BUILD_HUB=OFF")
+  endif()
+  find_package(OpenSSL 3 QUIET)
+  if(NOT OpenSSL_FOUND)
+    message(FATAL_ERROR "VIGIL_BUILD_HUB needs OpenSSL 3: install the Debian package libssl-dev, "
+                        "or configure with -DVIGIL_BUILD_HUB=OFF")
+  endif()
+  vigil_require_header(httplib.h libcpp-httplib-dev)
 endif()
 
 find_package(spdlog QUIET)

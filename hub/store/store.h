@@ -1,0 +1,174 @@
+// The hub's store: one interface, two backends (SQLite, the default, one file in WAL mode;
+// PostgreSQL, by URL, for fleets that outgrow one machine). Both pass the same test suite
+// (store_test.cpp) and give identical answers to the same queries.
+//
+// What it keeps:
+//   - raw events, exactly as devices sent them, once per (device, seq);
+//   - devices: state (online, offline, silent), first and last seen, agent version, group,
+//     counters, the received sequence-number span, revoked;
+//   - typed views kept current at ingest: the latest system_info per device (and, later, SBoM,
+//     posture and alerts);
+//   - desired configuration per device and per group, and each device's reported state.
+//
+// Thread safety: a Store may be used from several threads at once (each backend serialises
+// what it must). Errors are values: a failed call returns a non-OK Status saying what failed
+// (and, for a database error, the backend's own message); a failed Ingest stores nothing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/core/status.h"
+#include "hub/query/sql.h"
+
+namespace vigil::hub {
+
+using Json = nlohmann::json;
+
+// One stored event: the envelope as columns, and the event's whole JSON text.
+struct EventRow {
+  std::string device;
+  uint64_t seq = 0;
+  int64_t ts_ms = 0;
+  std::string type;
+  std::string action;    // "" when the event has none
+  std::string priority;  // "high", "medium", "low"
+  uint32_t count = 1;
+  int64_t received_ms = 0;  // set by the store on Ingest (the `now_ms` given)
+  std::string json;         // the event object, serialised (compact)
+
+  bool operator==(const EventRow&) const = default;
+};
+
+// The events of one validated batch from one device.
+struct BatchRows {
+  std::string device;
+  std::vector<EventRow> events;  // each with device == this device
+};
+
+struct IngestResult {
+  size_t inserted = 0;    // new (device, seq) rows
+  size_t duplicates = 0;  // rows whose (device, seq) was already stored: skipped
+};
+
+enum class DeviceState { kNever, kOnline, kOffline, kSilent };
+std::string_view DeviceStateName(DeviceState s);  // "never", "online", "offline", "silent"
+
+struct DeviceRow {
+  std::string id;
+  DeviceState state = DeviceState::kNever;
+  std::string group;          // "" when in no group
+  std::string agent_version;  // from the last online status message
+  int64_t first_seen_ms = 0;  // first event or status
+  int64_t last_seen_ms = 0;   // last event or status
+  int64_t last_event_ms = 0;  // receive time of the newest stored event
+  uint64_t events = 0;        // events stored now (after retention)
+  uint64_t min_seq = 0;       // lowest and highest seq stored (0, 0 when none)
+  uint64_t max_seq = 0;
+  uint64_t missing = 0;       // seqs between min_seq and max_seq not stored: the gaps' size
+  bool revoked = false;
+  Json system_info;           // the newest system_info event's data; null when none
+  Json reported;              // the last reported-configuration document; null when none
+};
+
+// A run of sequence numbers a device never delivered, [first, last], both inclusive.
+struct SeqGap {
+  uint64_t first = 0;
+  uint64_t last = 0;
+  bool operator==(const SeqGap&) const = default;
+};
+
+struct EventQuery {
+  SqlFilter filter;                    // compiled for this store's dialect(), first_param 1
+  std::optional<int64_t> since_ms;     // ts >= since_ms
+  std::optional<int64_t> until_ms;     // ts < until_ms
+  size_t limit = 100;                  // at most this many rows (0: no limit, for counts)
+  bool newest_first = true;            // order by ts, then device, then seq
+};
+
+// Desired configuration for one device or one group. A device's effective desired document is
+// its own when it has one, else its group's.
+struct DesiredConfig {
+  std::string scope;    // "device" or "group"
+  std::string name;     // device id or group name
+  std::string version;  // the document's version, as published
+  Json config;          // the `config` object of the desired document
+  int64_t updated_ms = 0;
+};
+
+struct RetentionResult {
+  uint64_t deleted_by_age = 0;
+  uint64_t deleted_by_size = 0;
+};
+
+struct StoreStats {
+  uint64_t events = 0;      // rows in the events table
+  uint64_t bytes = 0;       // the store's size on disk (SQLite: the file; PostgreSQL: the tables)
+  uint64_t devices = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual SqlDialect dialect() const = 0;
+  // "sqlite:/var/lib/vigil-hub/hub.db" or "postgresql://host/db" (password left out).
+  virtual std::string Describe() const = 0;
+
+  // Stores every batch in one transaction: all or nothing. A row whose (device, seq) is stored
+  // already is skipped and counted as a duplicate. Creates device rows on first sight, updates
+  // last_seen, last_event, counters and the seq span, and the typed views (an event of type
+  // system_info replaces the device's system_info when its ts is newer).
+  virtual Result<IngestResult> Ingest(std::span<const BatchRows> batches, int64_t now_ms) = 0;
+
+  // Devices.
+  // Creates the device (state never) if unknown; a revoked device stays revoked.
+  virtual Status AddDevice(std::string_view id, std::string_view group, int64_t now_ms) = 0;
+  // From the device's status topic: online (with its agent version) or offline (the will).
+  virtual Status SetDeviceState(std::string_view id, DeviceState state, std::string_view agent_version,
+                                int64_t now_ms) = 0;
+  virtual Status SetDeviceGroup(std::string_view id, std::string_view group) = 0;
+  virtual Status SetRevoked(std::string_view id, bool revoked) = 0;
+  // Online and offline devices with nothing heard since now_ms - silent_after_ms become silent;
+  // returns their ids.
+  virtual Result<std::vector<std::string>> MarkSilent(int64_t now_ms, int64_t silent_after_ms) = 0;
+  virtual Result<std::vector<DeviceRow>> Devices() = 0;  // ordered by id
+  virtual Result<std::optional<DeviceRow>> Device(std::string_view id) = 0;
+  // The device's gaps between its lowest and highest stored seq, lowest first, at most `limit`.
+  virtual Result<std::vector<SeqGap>> Gaps(std::string_view device, size_t limit) = 0;
+
+  // Raw events.
+  virtual Result<std::vector<EventRow>> Search(const EventQuery& query) = 0;
+  virtual Result<uint64_t> Count(const EventQuery& query) = 0;  // limit ignored
+
+  // Configuration of devices.
+  virtual Status SetDesired(const DesiredConfig& desired) = 0;
+  // The desired document in force for a device (its own, else its group's); nullopt when none.
+  virtual Result<std::optional<DesiredConfig>> EffectiveDesired(std::string_view device) = 0;
+  virtual Result<std::vector<DesiredConfig>> DesiredConfigs() = 0;  // every scope, by scope then name
+  virtual Status SetReported(std::string_view device, const Json& reported, int64_t now_ms) = 0;
+
+  // Deletes events older than now_ms - max_age_ms (max_age_ms 0: no age limit), then the oldest
+  // events until the events take at most max_bytes (0: no size limit; the size counted is the
+  // events' JSON text, which is what grows).
+  virtual Result<RetentionResult> ApplyRetention(int64_t now_ms, int64_t max_age_ms, uint64_t max_bytes) = 0;
+
+  virtual Result<StoreStats> Stats() = 0;
+};
+
+// Opens (and creates or migrates the schema of) the store a URL names:
+//   sqlite:PATH                 a SQLite file (created with its directory's permissions)
+//   postgresql://USER@HOST:PORT/DB?...  or postgres://...  any libpq connection URI
+// An unknown scheme, a file that cannot be opened, or a server that refuses is an error naming
+// the URL (without its password).
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url);
+
+}  // namespace vigil::hub
