@@ -371,6 +371,8 @@ std::string MosquittoBroker::url() const {
   return (options_.tls ? "mqtts://localhost:" : "mqtt://127.0.0.1:") + std::to_string(port_);
 }
 
+int MosquittoBroker::FreePort() { return PickFreePort(); }
+
 std::string MosquittoBroker::ca_file() const {
   TestPki* p = pki();
   return p ? p->ca_file() : "";
@@ -381,13 +383,13 @@ bool MosquittoBroker::Prepare() {
   std::string dir = MakeTempDir("vigil-mqtt");
   if (dir.empty()) return false;
   dir_ = dir;
-  if (options_.tls && !options_.pki) {
+  if (options_.tls && !options_.pki && options_.config_file.empty()) {
     std::error_code ec;
     std::filesystem::create_directory(dir_ + "/pki", ec);
     own_pki_ = TestPki::Create(dir_ + "/pki");
     if (!own_pki_) return false;
   }
-  port_ = PickFreePort();
+  port_ = options_.port > 0 ? options_.port : PickFreePort();
   if (port_ == 0) {
     ADD_FAILURE() << "no free TCP port on 127.0.0.1";
     return false;
@@ -446,7 +448,8 @@ bool MosquittoBroker::Start() {
     ADD_FAILURE() << "MosquittoBroker::Start: the broker is already running";
     return false;
   }
-  if (!Prepare() || !WriteFiles()) return false;
+  if (!Prepare()) return false;
+  if (options_.config_file.empty() && !WriteFiles()) return false;
 
   const std::string out_path = dir_ + "/mosquitto.out";
   int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -108,6 +108,13 @@ class MosquittoBroker {
     std::string extra_config{};                  // appended to mosquitto.conf, after the listener's lines
     TestPki* pki = nullptr;                      // TLS: the PKI to use (not owned); null: one of its own
     std::string binary = "/usr/sbin/mosquitto";
+    // When not empty, mosquitto runs this configuration file as it is (e.g. one the hub
+    // generated): nothing is written, no PKI is made, and the options above other than `tls`
+    // (which only chooses connect_host() and url()) and `binary` are unused. The file must put
+    // its listener on 127.0.0.1:`port` and should log to stderr (no log_dest), so that Log()
+    // shows it.
+    std::string config_file{};
+    int port = 0;  // the listener's port; 0: a free one, picked by the first Start
   };
 
   // Constructing starts nothing; call Start().
@@ -138,6 +145,9 @@ class MosquittoBroker {
   pid_t pid() const { return pid_; }
 
   int port() const { return port_; }  // 0 until the first Start
+  // A TCP port on 127.0.0.1 that was free a moment ago (0 if none could be found), for a
+  // configuration file that names its port (Options::config_file).
+  static int FreePort();
   std::string host() const { return "127.0.0.1"; }
   // The host a client should name: "localhost" for TLS (what the server certificate is for),
   // else "127.0.0.1". The listener is on 127.0.0.1 only.
@@ -154,7 +164,9 @@ class MosquittoBroker {
 
   // The broker's files (valid after the first Start).
   const std::string& dir() const { return dir_; }
-  std::string config_file() const { return dir_ + "/mosquitto.conf"; }
+  std::string config_file() const {
+    return options_.config_file.empty() ? dir_ + "/mosquitto.conf" : options_.config_file;
+  }
   std::string log_file() const { return dir_ + "/mosquitto.log"; }
   // TLS: the CA clients must trust, and the PKI to issue client certificates from (the one in
   // Options, or the broker's own, made by the first Start).
