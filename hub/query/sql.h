@@ -34,7 +34,7 @@ enum class SqlDialect { kSqlite, kPostgres };
 using SqlParam = std::variant<int64_t, double, std::string>;
 
 struct SqlFilter {
-  std::string where = "1=1";    // a boolean SQL expression; "1=1" matches every event
+  std::string where = "1=1";     // a boolean SQL expression; "1=1" matches every event
   std::vector<SqlParam> params;  // params[i] binds placeholder number first_param + i
 };
 
