@@ -47,16 +47,22 @@
 //   topic write vigil/v1/+/config
 //
 // A device can only publish under its own id, and read only its own configuration; the hub
-// reads every device's events, status and reported documents (also through the shared
-// subscription $share/vigil-hub/..., which mosquitto checks against the topic filter after the
-// share name) and writes every device's configuration. Anything else is denied: a QoS 1 publish
-// is answered with PUBACK reason code 0x87 (not authorized) and not delivered.
+// reads every device's events, status and reported documents and writes every device's
+// configuration. Anything else is denied. What mosquitto 2.0.11 does (checked by
+// enroll_integration_test.cpp):
+//   - a QoS 1 PUBLISH the ACL denies is answered with PUBACK reason code 0x87 (not authorized)
+//     to an MQTT v5 client, dropped, and logged at debug level
+//     ("Denied PUBLISH from ..."); the connection stays up;
+//   - every SUBSCRIBE is granted; read access is checked for each message delivered, against
+//     its topic, so a device subscribed to "#" receives only its own configuration, and the
+//     hub's shared subscription $share/vigil-hub/vigil/v1/+/events works with these rules.
 //
 // Revocation reaches the broker through crl.pem: after Ca::Revoke, call InstallCrl (or write
-// the whole configuration again) and make mosquitto reload (SIGHUP, or a restart): see
-// README.md for what each does with connections already open. The CRL expires after
-// kDefaultCrlValidDays; mosquitto then refuses every client, so the hub re-signs it (InstallCrl)
-// well before, e.g. daily.
+// the whole configuration again) and send mosquitto SIGHUP: it reloads the listener's
+// certificates and CRL, and refuses new connections with a revoked certificate. Connections
+// open before the reload stay open until they close; restart the broker to end them. The CRL
+// expires after kDefaultCrlValidDays, and mosquitto then refuses every client: re-sign it
+// (InstallCrl, then SIGHUP) well before, e.g. daily.
 #pragma once
 
 #include <string>
