@@ -151,6 +151,8 @@ const std::vector<FilterCase>& Cases() {
       {R"(user contains "milie")", {7, 13}},
       {R"(user > "alice")", {1, 7, 13}},
       {R"(user < "b")", {2}},
+      {R"(user < "Z")", {}},        // byte order: every lowercase letter sorts after 'Z'
+      {R"(user >= "É")", {7, 13}},  // "é" is C3 A9, "É" C3 89
       {R"(user endswith "")", {1, 2, 7, 13}},
       {R"(user = "\u00e9milie")", {7}},
       {R"(quote = "say \"hi\"\\now")", {14}},
