@@ -80,7 +80,8 @@
 //     nothing. ts and received also take a string, read as an RFC 3339 time
 //     (`ts >= "2026-12-06T10:00:00Z"`, `ts < "2026-12-07"`); a bad time is an error.
 //   Each error from ParseFilter is InvalidArgument "column N: <what was expected>, got <what
-//   was found>", N the 1-based column (in characters) where the offending token starts.
+//   was found>", N the 1-based column (in characters) where the offending token starts; only
+//   text over 8 KiB is refused without a column.
 //
 // Limits: text at most 8 KiB, nesting (parentheses and `not`) at most 64 deep, `in` lists at
 // most 1,000 values, and a compiled filter at most 2,000 parameters; beyond them, an error.
@@ -92,11 +93,12 @@
 // parent. Comparisons are wrapped as COALESCE((...), 1=0); numeric casts in PostgreSQL sit in
 // CASE WHEN jsonb_typeof(...) = 'number', so no input raises a cast error. Substring tests use
 // instr()/substr()/length() (SQLite) and strpos()/left()/right()/length() (PostgreSQL), never
-// LIKE; PostgreSQL orders text with COLLATE "C". Parameters are text (paths, strings), int64
-// (integer literals, times) and double (decimals); in PostgreSQL each placeholder carries its
-// cast ($N::text, $N::text[], $N::bigint, $N::numeric, $N::float8), so the store may bind all
-// of them as text. A placeholder number may appear more than once (a path used twice in one
-// comparison); every number from first_param to first_param + params.size() - 1 appears.
+// LIKE; PostgreSQL orders text with COLLATE "C". Long and/or chains and `in` lists are grouped
+// in balanced parentheses (SQLite refuses expression trees deeper than 1000). Parameters are text (paths, strings),
+// int64 (integer literals, times) and double (decimals); in PostgreSQL each placeholder carries its cast ($N::text,
+// $N::text[], $N::bigint, $N::numeric, $N::float8), so the store may bind all of them as text. A placeholder number may
+// appear more than once (a path used twice in one comparison); every number from first_param to first_param +
+// params.size() - 1 appears.
 #pragma once
 
 #include <cstddef>
