@@ -112,6 +112,7 @@ struct RetentionResult {
 struct StoreStats {
   uint64_t events = 0;      // rows in the events table
   uint64_t bytes = 0;       // the store's size on disk (SQLite: the file; PostgreSQL: the tables)
+  uint64_t event_bytes = 0; // the events' JSON text, as ApplyRetention's max_bytes counts it
   uint64_t devices = 0;
 };
 
@@ -130,7 +131,8 @@ class Store {
   virtual Result<IngestResult> Ingest(std::span<const BatchRows> batches, int64_t now_ms) = 0;
 
   // Devices.
-  // Creates the device (state never) if unknown; a revoked device stays revoked.
+  // Creates the device (state never) if unknown; a known device keeps its state and gets the
+  // group when `group` is not empty; a revoked device stays revoked.
   virtual Status AddDevice(std::string_view id, std::string_view group, int64_t now_ms) = 0;
   // From the device's status topic: online (with its agent version) or offline (the will).
   virtual Status SetDeviceState(std::string_view id, DeviceState state, std::string_view agent_version,

@@ -1,0 +1,804 @@
+#include "hub/store/postgres/postgres_store.h"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "hub/store/store_internal.h"
+
+namespace vigil::hub {
+namespace {
+
+using store_internal::BatchTally;
+using store_internal::kRetentionChunk;
+
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kTextOid = 25;
+constexpr Oid kFloat8Oid = 701;
+
+// Each entry moves the schema from version i to i + 1 (the row of vigil_schema).
+constexpr const char* kMigrations[] = {
+    // 1: events, devices, system_info, desired.
+    R"sql(
+CREATE TABLE events (
+  device   TEXT COLLATE "C" NOT NULL,
+  seq      BIGINT NOT NULL CHECK (seq >= 0),
+  ts       BIGINT NOT NULL,
+  type     TEXT COLLATE "C" NOT NULL,
+  action   TEXT COLLATE "C" NOT NULL,
+  priority TEXT COLLATE "C" NOT NULL,
+  count    BIGINT NOT NULL,
+  received BIGINT NOT NULL,
+  body     JSONB NOT NULL,
+  PRIMARY KEY (device, seq)
+);
+CREATE INDEX events_device_ts ON events (device, ts, seq);
+CREATE INDEX events_ts ON events (ts);
+CREATE INDEX events_type_ts ON events (type, ts);
+CREATE TABLE devices (
+  id            TEXT COLLATE "C" PRIMARY KEY,
+  state         TEXT COLLATE "C" NOT NULL DEFAULT 'never',
+  group_name    TEXT COLLATE "C" NOT NULL DEFAULT '',
+  agent_version TEXT COLLATE "C" NOT NULL DEFAULT '',
+  created       BIGINT NOT NULL DEFAULT 0,
+  first_seen    BIGINT NOT NULL DEFAULT 0,
+  last_seen     BIGINT NOT NULL DEFAULT 0,
+  last_event    BIGINT NOT NULL DEFAULT 0,
+  events        BIGINT NOT NULL DEFAULT 0,
+  bytes         BIGINT NOT NULL DEFAULT 0,
+  min_seq       BIGINT NOT NULL DEFAULT 0,
+  max_seq       BIGINT NOT NULL DEFAULT 0,
+  revoked       BOOLEAN NOT NULL DEFAULT false,
+  reported      JSONB,
+  reported_at   BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX devices_group ON devices (group_name);
+CREATE TABLE system_info (
+  device TEXT COLLATE "C" PRIMARY KEY,
+  ts     BIGINT NOT NULL,
+  seq    BIGINT NOT NULL,
+  data   JSONB NOT NULL
+);
+CREATE TABLE desired (
+  scope   TEXT COLLATE "C" NOT NULL,
+  name    TEXT COLLATE "C" NOT NULL,
+  version TEXT COLLATE "C" NOT NULL,
+  config  JSONB NOT NULL,
+  updated BIGINT NOT NULL,
+  PRIMARY KEY (scope, name)
+);
+)sql",
+};
+
+constexpr int64_t kSchemaLockKey = 0x76696769'6c687562;  // "viglhub"
+
+struct Statement {
+  const char* name;
+  const char* sql;
+};
+
+// Prepared on every connection (and again after a reset).
+constexpr Statement kInsertEvents{"vigil_insert_events",
+                                  "INSERT INTO events (device, seq, ts, type, action, priority, count, received, body) "
+                                  "SELECT $1::text, u.seq, u.ts, u.type, u.action, u.priority, u.count, $2::bigint, "
+                                  "u.body::jsonb FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[], "
+                                  "$7::text[], $8::bigint[], $9::text[]) AS u(seq, ts, type, action, priority, count, "
+                                  "body) ON CONFLICT (device, seq) DO NOTHING RETURNING seq, octet_length(body::text)"};
+constexpr Statement kTouchDevice{
+    "vigil_touch_device",
+    "INSERT INTO devices (id, state, created, first_seen, last_seen) VALUES ($1::text, 'online', $2::bigint, "
+    "$2::bigint, $2::bigint) ON CONFLICT (id) DO UPDATE SET "
+    "state = CASE WHEN devices.state IN ('never', 'silent') THEN 'online' ELSE devices.state END, "
+    "first_seen = CASE WHEN devices.first_seen = 0 THEN excluded.first_seen ELSE devices.first_seen END, "
+    "last_seen = GREATEST(devices.last_seen, excluded.last_seen)"};
+constexpr Statement kAddCounts{
+    "vigil_add_counts",
+    "UPDATE devices SET "
+    "min_seq = CASE WHEN events = 0 THEN $2::bigint ELSE LEAST(min_seq, $2::bigint) END, "
+    "max_seq = CASE WHEN events = 0 THEN $3::bigint ELSE GREATEST(max_seq, $3::bigint) END, "
+    "events = events + $4::bigint, bytes = bytes + $5::bigint, last_event = GREATEST(last_event, $6::bigint) "
+    "WHERE id = $1::text"};
+constexpr Statement kUpsertSystemInfo{
+    "vigil_upsert_system_info",
+    "INSERT INTO system_info (device, ts, seq, data) VALUES ($1::text, $2::bigint, $3::bigint, $4::jsonb) "
+    "ON CONFLICT (device) DO UPDATE SET ts = excluded.ts, seq = excluded.seq, data = excluded.data "
+    "WHERE excluded.ts > system_info.ts"};
+constexpr Statement kAddDevice{"vigil_add_device",
+                               "INSERT INTO devices (id, group_name, created) VALUES ($1::text, $2::text, $3::bigint) "
+                               "ON CONFLICT (id) DO UPDATE SET group_name = CASE WHEN excluded.group_name <> '' "
+                               "THEN excluded.group_name ELSE devices.group_name END"};
+constexpr Statement kSetState{
+    "vigil_set_state",
+    "INSERT INTO devices (id, state, agent_version, created, first_seen, last_seen) "
+    "VALUES ($1::text, $2::text, $3::text, $4::bigint, $4::bigint, $4::bigint) ON CONFLICT (id) DO UPDATE SET "
+    "state = excluded.state, agent_version = CASE WHEN excluded.agent_version <> '' THEN excluded.agent_version "
+    "ELSE devices.agent_version END, "
+    "first_seen = CASE WHEN devices.first_seen = 0 THEN excluded.first_seen ELSE devices.first_seen END, "
+    "last_seen = GREATEST(devices.last_seen, excluded.last_seen)"};
+constexpr Statement kSetGroup{"vigil_set_group", "UPDATE devices SET group_name = $2::text WHERE id = $1::text"};
+constexpr Statement kSetRevoked{"vigil_set_revoked", "UPDATE devices SET revoked = $2::boolean WHERE id = $1::text"};
+constexpr Statement kMarkSilent{"vigil_mark_silent",
+                                "UPDATE devices SET state = 'silent' WHERE state IN ('online', 'offline') "
+                                "AND last_seen < $1::bigint RETURNING id"};
+#define VIGIL_PG_DEVICE_COLUMNS                                                                                \
+  "SELECT d.id, d.state, d.group_name, d.agent_version, d.first_seen, d.last_seen, d.last_event, d.events, "   \
+  "d.min_seq, d.max_seq, d.revoked, s.data::text, d.reported::text FROM devices d LEFT JOIN system_info s ON " \
+  "s.device = d.id "
+constexpr Statement kAllDevices{"vigil_all_devices", VIGIL_PG_DEVICE_COLUMNS "ORDER BY d.id"};
+constexpr Statement kOneDevice{"vigil_one_device", VIGIL_PG_DEVICE_COLUMNS "WHERE d.id = $1::text"};
+#undef VIGIL_PG_DEVICE_COLUMNS
+constexpr Statement kGaps{"vigil_gaps",
+                          "SELECT prev + 1, seq - 1 FROM (SELECT seq, LAG(seq) OVER (ORDER BY seq) AS prev "
+                          "FROM events WHERE device = $1::text) AS w WHERE seq > prev + 1 ORDER BY seq "
+                          "LIMIT $2::bigint"};
+constexpr Statement kSetDesired{
+    "vigil_set_desired",
+    "INSERT INTO desired (scope, name, version, config, updated) VALUES ($1::text, $2::text, $3::text, $4::jsonb, "
+    "$5::bigint) ON CONFLICT (scope, name) DO UPDATE SET version = excluded.version, config = excluded.config, "
+    "updated = excluded.updated"};
+constexpr Statement kEffectiveDesired{
+    "vigil_effective_desired",
+    "SELECT scope, name, version, config::text, updated FROM desired WHERE (scope = 'device' AND name = $1::text) "
+    "OR (scope = 'group' AND name = (SELECT group_name FROM devices WHERE id = $1::text AND group_name <> '')) "
+    "ORDER BY CASE scope WHEN 'device' THEN 0 ELSE 1 END LIMIT 1"};
+constexpr Statement kAllDesired{"vigil_all_desired",
+                                "SELECT scope, name, version, config::text, updated FROM desired ORDER BY scope, name"};
+constexpr Statement kSetReported{
+    "vigil_set_reported",
+    "INSERT INTO devices (id, reported, reported_at, created) VALUES ($1::text, $2::jsonb, $3::bigint, $3::bigint) "
+    "ON CONFLICT (id) DO UPDATE SET reported = excluded.reported, reported_at = excluded.reported_at"};
+constexpr Statement kOldestByAge{"vigil_oldest_by_age",
+                                 "SELECT device, seq FROM events WHERE ts < $1::bigint ORDER BY ts, device, seq "
+                                 "LIMIT $2::bigint"};
+constexpr Statement kOldest{"vigil_oldest",
+                            "SELECT device, seq, octet_length(body::text) FROM events ORDER BY ts, device, seq "
+                            "LIMIT $1::bigint"};
+constexpr Statement kTotalBytes{"vigil_total_bytes", "SELECT coalesce(sum(bytes), 0) FROM devices"};
+constexpr Statement kDeleteRows{"vigil_delete_rows",
+                                "DELETE FROM events e USING unnest($1::text[], $2::bigint[]) AS d(device, seq) "
+                                "WHERE e.device = d.device AND e.seq = d.seq RETURNING e.device, "
+                                "octet_length(e.body::text)"};
+constexpr Statement kSubtractCounts{
+    "vigil_subtract_counts",
+    "UPDATE devices SET events = events - $2::bigint, bytes = bytes - $3::bigint, "
+    "min_seq = coalesce((SELECT min(seq) FROM events WHERE device = $1::text), 0), "
+    "max_seq = coalesce((SELECT max(seq) FROM events WHERE device = $1::text), 0) WHERE id = $1::text"};
+constexpr Statement kStats{
+    "vigil_stats",
+    "SELECT coalesce(sum(events), 0), coalesce(sum(bytes), 0), count(*), pg_total_relation_size('events') + "
+    "pg_total_relation_size('devices') + pg_total_relation_size('system_info') + pg_total_relation_size('desired') "
+    "FROM devices"};
+
+constexpr const Statement* kStatements[] = {
+    &kInsertEvents, &kTouchDevice, &kAddCounts,   &kUpsertSystemInfo, &kAddDevice,  &kSetState,   &kSetGroup,
+    &kSetRevoked,   &kMarkSilent,  &kAllDevices,  &kOneDevice,        &kGaps,       &kSetDesired, &kEffectiveDesired,
+    &kAllDesired,   &kSetReported, &kOldestByAge, &kOldest,           &kTotalBytes, &kDeleteRows, &kSubtractCounts,
+    &kStats,
+};
+
+std::string DumpJson(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+Json ParseJson(const char* text) {
+  if (text == nullptr || *text == '\0') return Json();
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_discarded() ? Json() : j;
+}
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
+
+// Text-format parameters for one statement.
+class Params {
+ public:
+  Params& Add(std::string v, Oid type = kTextOid) {
+    values_.push_back(std::move(v));
+    types_.push_back(type);
+    return *this;
+  }
+  Params& Add(std::string_view v) { return Add(std::string(v)); }
+  Params& Add(const char* v) { return Add(std::string(v)); }
+  Params& Add(int64_t v) { return Add(std::to_string(v), kInt8Oid); }
+  Params& Add(uint64_t v) { return Add(static_cast<int64_t>(v)); }
+  Params& Add(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return Add(std::string(buf), kFloat8Oid);
+  }
+  Params& Add(bool v) { return Add(std::string(v ? "true" : "false")); }
+  int size() const { return static_cast<int>(values_.size()); }
+  const Oid* types() const { return types_.data(); }
+  std::vector<const char*> Pointers() const {
+    std::vector<const char*> p;
+    p.reserve(values_.size());
+    for (const std::string& v : values_) p.push_back(v.c_str());
+    return p;
+  }
+
+ private:
+  std::vector<std::string> values_;
+  std::vector<Oid> types_;
+};
+
+// Appends one element of a text-format array literal: "..." with '"' and '\' escaped.
+void AppendArrayText(std::string& out, std::string_view s) {
+  out += out.size() > 1 ? ",\"" : "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+void AppendArrayInt(std::string& out, int64_t v) {
+  if (out.size() > 1) out += ',';
+  out += std::to_string(v);
+}
+
+int64_t Int(const PGresult* r, int row, int col) {
+  const char* v = PQgetvalue(r, row, col);
+  int64_t out = 0;
+  std::from_chars(v, v + std::char_traits<char>::length(v), out);
+  return out;
+}
+uint64_t Uint(const PGresult* r, int row, int col) { return static_cast<uint64_t>(Int(r, row, col)); }
+std::string Text(const PGresult* r, int row, int col) {
+  return std::string(PQgetvalue(r, row, col), PQgetlength(r, row, col));
+}
+
+const Status& StatusOf(const Status& s) { return s; }
+template <typename T>
+const Status& StatusOf(const Result<T>& r) {
+  return r.status();
+}
+
+}  // namespace
+
+// One libpq connection and its prepared statements.
+class PostgresStore::Conn {
+ public:
+  explicit Conn(PGconn* c) : c_(c) {}
+  ~Conn() { PQfinish(c_); }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  PGconn* get() const { return c_; }
+  bool broken() const { return PQstatus(c_) == CONNECTION_BAD; }
+
+  Status Error(std::string_view what, const PGresult* r) const {
+    std::string msg(r ? PQresultErrorMessage(r) : PQerrorMessage(c_));
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    if (msg.empty()) msg = PQerrorMessage(c_);
+    msg = std::string(what) + ": " + msg;
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    // Class 22 (data exception) and 23 (integrity constraint violation): the input is wrong.
+    if (state && (std::string_view(state).starts_with("22") || std::string_view(state).starts_with("23"))) {
+      return Status::InvalidArgument(std::move(msg));
+    }
+    if (broken()) return Status::Unavailable(std::move(msg));
+    return Status::IoError(std::move(msg));
+  }
+
+  static bool Succeeded(const PGresult* r) {
+    ExecStatusType st = PQresultStatus(r);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+  }
+
+  Result<PgResult> Run(const Statement& s, const Params& p, std::string_view what) {
+    auto ptrs = p.Pointers();
+    PgResult r(PQexecPrepared(c_, s.name, p.size(), ptrs.data(), nullptr, nullptr, 0));
+    if (!Succeeded(r.get())) return Error(what, r.get());
+    return r;
+  }
+
+  Result<PgResult> RunSql(const std::string& sql, const Params& p, std::string_view what) {
+    auto ptrs = p.Pointers();
+    PgResult r(PQexecParams(c_, sql.c_str(), p.size(), p.types(), ptrs.data(), nullptr, nullptr, 0));
+    if (!Succeeded(r.get())) return Error(what, r.get());
+    return r;
+  }
+
+  Status Simple(const char* sql) {
+    PgResult r(PQexec(c_, sql));
+    if (!Succeeded(r.get())) return Error(sql, r.get());
+    return Status::Ok();
+  }
+
+  Status PrepareAll() {
+    for (const Statement* s : kStatements) {
+      PgResult r(PQprepare(c_, s->name, s->sql, 0, nullptr));
+      if (!Succeeded(r.get())) return Error(std::string("prepare ") + s->name, r.get());
+    }
+    return Status::Ok();
+  }
+
+ private:
+  PGconn* c_;
+};
+
+namespace {
+
+// Rolls back the open transaction unless Commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(PostgresStore* /*unused*/, PGconn* c) : c_(c) {}
+  ~Transaction() {
+    if (open_ && PQstatus(c_) == CONNECTION_OK) PQclear(PQexec(c_, "ROLLBACK"));
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  Status Begin(const std::function<Status(const char*)>& exec) {
+    Status s = exec("BEGIN");
+    open_ = s.ok();
+    return s;
+  }
+  Status Commit(const std::function<Status(const char*)>& exec) {
+    Status s = exec("COMMIT");
+    open_ = false;  // a failed COMMIT ends the transaction too
+    return s;
+  }
+
+ private:
+  PGconn* c_;
+  bool open_ = false;
+};
+
+}  // namespace
+
+PostgresStore::PostgresStore(std::string url, std::unique_ptr<Conn> conn)
+    : url_(std::move(url)), conn_(std::move(conn)) {}
+
+PostgresStore::~PostgresStore() = default;
+
+std::string PostgresStore::Describe() const { return store_internal::RedactUrl(url_); }
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url) {
+  PGconn* raw = PQconnectdb(url.c_str());
+  if (raw == nullptr) return Status::Internal("libpq: out of memory");
+  auto conn = std::make_unique<Conn>(raw);
+  if (PQstatus(raw) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(raw);
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    return Status::Unavailable("cannot connect: " + msg);
+  }
+  PQsetNoticeProcessor(
+      raw, [](void*, const char*) {}, nullptr);
+  // Migrations, once, whoever else is starting.
+  {
+    auto exec = [&](const char* sql) { return conn->Simple(sql); };
+    Transaction txn(nullptr, raw);
+    VIGIL_RETURN_IF_ERROR(txn.Begin(exec));
+    VIGIL_RETURN_IF_ERROR(
+        conn->Simple(("SELECT pg_advisory_xact_lock(" + std::to_string(kSchemaLockKey) + ")").c_str()));
+    VIGIL_RETURN_IF_ERROR(conn->Simple("CREATE TABLE IF NOT EXISTS vigil_schema (version INTEGER NOT NULL)"));
+    auto v = conn->RunSql("SELECT coalesce(max(version), 0) FROM vigil_schema", Params(), "schema version");
+    if (!v.ok()) return v.status();
+    int64_t version = Int(v->get(), 0, 0);
+    constexpr int64_t kLatest = std::size(kMigrations);
+    if (version > kLatest) {
+      return Status::InvalidArgument("schema version " + std::to_string(version) + " is newer than this hub's (" +
+                                     std::to_string(kLatest) + ")");
+    }
+    for (int64_t i = version; i < kLatest; ++i) {
+      Status s = conn->Simple(kMigrations[i]);
+      if (!s.ok()) return s.WithContext("migrating to schema version " + std::to_string(i + 1));
+    }
+    if (version < kLatest) {
+      VIGIL_RETURN_IF_ERROR(conn->Simple("DELETE FROM vigil_schema"));
+      VIGIL_RETURN_IF_ERROR(
+          conn->Simple(("INSERT INTO vigil_schema VALUES (" + std::to_string(kLatest) + ")").c_str()));
+    }
+    VIGIL_RETURN_IF_ERROR(txn.Commit(exec));
+  }
+  VIGIL_RETURN_IF_ERROR(conn->PrepareAll());
+  return std::unique_ptr<PostgresStore>(new PostgresStore(url, std::move(conn)));
+}
+
+template <typename F>
+auto PostgresStore::WithReconnect(F&& call) -> decltype(call()) {
+  auto result = call();
+  if (result.ok() || !conn_->broken()) return result;
+  PQreset(conn_->get());
+  if (PQstatus(conn_->get()) != CONNECTION_OK) {
+    return Status::Unavailable(std::string(StatusOf(result).message()) +
+                               " (reconnecting failed: " + PQerrorMessage(conn_->get()) + ")");
+  }
+  PQsetNoticeProcessor(
+      conn_->get(), [](void*, const char*) {}, nullptr);
+  Status prepared = conn_->PrepareAll();
+  if (!prepared.ok()) return prepared;
+  return call();
+}
+
+int PostgresStore::BackendPid() {
+  std::lock_guard lock(mu_);
+  return PQbackendPID(conn_->get());
+}
+
+Result<IngestResult> PostgresStore::IngestOnce(std::span<const BatchRows> batches, int64_t now_ms) {
+  auto exec = [this](const char* sql) { return conn_->Simple(sql); };
+  Transaction txn(this, conn_->get());
+  VIGIL_RETURN_IF_ERROR(txn.Begin(exec));
+  IngestResult result;
+  std::string seqs, tss, types, actions, priorities, counts, bodies;
+  std::unordered_map<uint64_t, const EventRow*> by_seq;
+  for (const BatchRows& batch : batches) {
+    BatchTally tally;
+    if (!batch.events.empty()) {
+      for (std::string* a : {&seqs, &tss, &types, &actions, &priorities, &counts, &bodies}) a->assign("{");
+      by_seq.clear();
+      for (const EventRow& e : batch.events) {
+        AppendArrayInt(seqs, static_cast<int64_t>(e.seq));
+        AppendArrayInt(tss, e.ts_ms);
+        AppendArrayText(types, e.type);
+        AppendArrayText(actions, e.action);
+        AppendArrayText(priorities, e.priority);
+        AppendArrayInt(counts, static_cast<int64_t>(e.count));
+        AppendArrayText(bodies, e.json);
+        by_seq.emplace(e.seq, &e);  // the first of equal seqs is the one inserted
+      }
+      for (std::string* a : {&seqs, &tss, &types, &actions, &priorities, &counts, &bodies}) *a += '}';
+      Params p;
+      p.Add(std::string_view(batch.device)).Add(now_ms);
+      for (std::string* a : {&seqs, &tss, &types, &actions, &priorities, &counts, &bodies}) p.Add(std::move(*a));
+      auto r = conn_->Run(kInsertEvents, p, "ingest: device " + batch.device);
+      if (!r.ok()) return r.status();
+      int rows = PQntuples(r->get());
+      for (int i = 0; i < rows; ++i) {
+        auto it = by_seq.find(Uint(r->get(), i, 0));
+        if (it != by_seq.end()) tally.Add(*it->second, Uint(r->get(), i, 1));
+      }
+      result.duplicates += batch.events.size() - static_cast<size_t>(rows);
+    }
+    {
+      Params p;
+      p.Add(std::string_view(batch.device)).Add(now_ms);
+      auto r = conn_->Run(kTouchDevice, p, "ingest: device " + batch.device);
+      if (!r.ok()) return r.status();
+    }
+    if (tally.inserted > 0) {
+      Params p;
+      p.Add(std::string_view(batch.device)).Add(tally.min_seq).Add(tally.max_seq).Add(tally.inserted);
+      p.Add(tally.bytes).Add(now_ms);
+      auto r = conn_->Run(kAddCounts, p, "ingest: counters of device " + batch.device);
+      if (!r.ok()) return r.status();
+      result.inserted += tally.inserted;
+    }
+    if (tally.newest_system_info != nullptr) {
+      const EventRow& e = *tally.newest_system_info;
+      auto data = store_internal::SystemInfoData(e);
+      if (!data.ok()) return data.status();
+      Params p;
+      p.Add(std::string_view(batch.device)).Add(e.ts_ms).Add(e.seq).Add(DumpJson(*data));
+      auto r = conn_->Run(kUpsertSystemInfo, p, "ingest: system_info of device " + batch.device);
+      if (!r.ok()) return r.status();
+    }
+  }
+  VIGIL_RETURN_IF_ERROR(txn.Commit(exec));
+  return result;
+}
+
+Result<IngestResult> PostgresStore::Ingest(std::span<const BatchRows> batches, int64_t now_ms) {
+  VIGIL_RETURN_IF_ERROR(store_internal::ValidateBatches(batches));
+  std::lock_guard lock(mu_);
+  return WithReconnect([&] { return IngestOnce(batches, now_ms); });
+}
+
+Status PostgresStore::AddDevice(std::string_view id, std::string_view group, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Status {
+    return conn_->Run(kAddDevice, Params().Add(id).Add(group).Add(now_ms), "add device " + std::string(id)).status();
+  });
+}
+
+Status PostgresStore::SetDeviceState(std::string_view id, DeviceState state, std::string_view agent_version,
+                                     int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  Params p;
+  p.Add(id).Add(DeviceStateName(state)).Add(state == DeviceState::kOnline ? agent_version : std::string_view());
+  p.Add(now_ms);
+  return WithReconnect(
+      [&]() -> Status { return conn_->Run(kSetState, p, "set state of device " + std::string(id)).status(); });
+}
+
+Status PostgresStore::SetDeviceGroup(std::string_view id, std::string_view group) {
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Status {
+    auto r = conn_->Run(kSetGroup, Params().Add(id).Add(group), "set group of device " + std::string(id));
+    if (!r.ok()) return r.status();
+    if (std::string_view(PQcmdTuples(r->get())) == "0") return Status::NotFound("device " + std::string(id));
+    return Status::Ok();
+  });
+}
+
+Status PostgresStore::SetRevoked(std::string_view id, bool revoked) {
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Status {
+    auto r = conn_->Run(kSetRevoked, Params().Add(id).Add(revoked), "revoke device " + std::string(id));
+    if (!r.ok()) return r.status();
+    if (std::string_view(PQcmdTuples(r->get())) == "0") return Status::NotFound("device " + std::string(id));
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<std::string>> PostgresStore::MarkSilent(int64_t now_ms, int64_t silent_after_ms) {
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Result<std::vector<std::string>> {
+    auto r = conn_->Run(kMarkSilent, Params().Add(now_ms - silent_after_ms), "mark silent devices");
+    if (!r.ok()) return r.status();
+    std::vector<std::string> ids;
+    for (int i = 0; i < PQntuples(r->get()); ++i) ids.push_back(Text(r->get(), i, 0));
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  });
+}
+
+Result<std::vector<DeviceRow>> PostgresStore::LoadDevices(std::string_view only_id) {
+  const bool one = !only_id.empty();
+  Params p;
+  if (one) p.Add(only_id);
+  auto r = conn_->Run(one ? kOneDevice : kAllDevices, p, "read devices");
+  if (!r.ok()) return r.status();
+  const PGresult* res = r->get();
+  std::vector<DeviceRow> rows;
+  for (int i = 0; i < PQntuples(res); ++i) {
+    DeviceRow d;
+    d.id = Text(res, i, 0);
+    d.state = store_internal::ParseDeviceState(Text(res, i, 1));
+    d.group = Text(res, i, 2);
+    d.agent_version = Text(res, i, 3);
+    d.first_seen_ms = Int(res, i, 4);
+    d.last_seen_ms = Int(res, i, 5);
+    d.last_event_ms = Int(res, i, 6);
+    d.events = Uint(res, i, 7);
+    d.min_seq = Uint(res, i, 8);
+    d.max_seq = Uint(res, i, 9);
+    d.missing = store_internal::MissingSeqs(d.events, d.min_seq, d.max_seq);
+    d.revoked = std::string_view(PQgetvalue(res, i, 10)) == "t";
+    d.system_info = PQgetisnull(res, i, 11) ? Json() : ParseJson(PQgetvalue(res, i, 11));
+    d.reported = PQgetisnull(res, i, 12) ? Json() : ParseJson(PQgetvalue(res, i, 12));
+    rows.push_back(std::move(d));
+  }
+  return rows;
+}
+
+Result<std::vector<DeviceRow>> PostgresStore::Devices() {
+  std::lock_guard lock(mu_);
+  return WithReconnect([&] { return LoadDevices(""); });
+}
+
+Result<std::optional<DeviceRow>> PostgresStore::Device(std::string_view id) {
+  if (id.empty()) return std::optional<DeviceRow>();
+  std::lock_guard lock(mu_);
+  auto rows = WithReconnect([&] { return LoadDevices(id); });
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<DeviceRow>();
+  return std::optional<DeviceRow>(std::move(rows->front()));
+}
+
+Result<std::vector<SeqGap>> PostgresStore::Gaps(std::string_view device, size_t limit) {
+  std::lock_guard lock(mu_);
+  int64_t n = limit == 0 ? INT64_MAX : static_cast<int64_t>(limit);
+  return WithReconnect([&]() -> Result<std::vector<SeqGap>> {
+    auto r = conn_->Run(kGaps, Params().Add(device).Add(n), "gaps of device " + std::string(device));
+    if (!r.ok()) return r.status();
+    std::vector<SeqGap> gaps;
+    for (int i = 0; i < PQntuples(r->get()); ++i) gaps.push_back(SeqGap{Uint(r->get(), i, 0), Uint(r->get(), i, 1)});
+    return gaps;
+  });
+}
+
+namespace {
+
+// The WHERE clause of Search and Count (the filter, then the time range) and its parameters.
+std::string QueryWhere(const EventQuery& q, Params* p) {
+  for (const SqlParam& v : q.filter.params) std::visit([&](const auto& x) { p->Add(x); }, v);
+  std::string sql = " WHERE (" + q.filter.where + ")";
+  if (q.since_ms) {
+    p->Add(*q.since_ms);
+    sql += " AND ts >= $" + std::to_string(p->size());
+  }
+  if (q.until_ms) {
+    p->Add(*q.until_ms);
+    sql += " AND ts < $" + std::to_string(p->size());
+  }
+  return sql;
+}
+
+}  // namespace
+
+Result<std::vector<EventRow>> PostgresStore::Search(const EventQuery& query) {
+  Params p;
+  std::string sql =
+      "SELECT device, seq, ts, type, action, priority, count, received, body::text FROM events" + QueryWhere(query, &p);
+  sql += query.newest_first ? " ORDER BY ts DESC, device, seq" : " ORDER BY ts, device, seq";
+  if (query.limit > 0) {
+    p.Add(static_cast<int64_t>(query.limit));
+    sql += " LIMIT $" + std::to_string(p.size());
+  }
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Result<std::vector<EventRow>> {
+    auto r = conn_->RunSql(sql, p, "search: " + query.filter.where);
+    if (!r.ok()) return r.status();
+    const PGresult* res = r->get();
+    std::vector<EventRow> rows;
+    rows.reserve(PQntuples(res));
+    for (int i = 0; i < PQntuples(res); ++i) {
+      EventRow e;
+      e.device = Text(res, i, 0);
+      e.seq = Uint(res, i, 1);
+      e.ts_ms = Int(res, i, 2);
+      e.type = Text(res, i, 3);
+      e.action = Text(res, i, 4);
+      e.priority = Text(res, i, 5);
+      e.count = static_cast<uint32_t>(Int(res, i, 6));
+      e.received_ms = Int(res, i, 7);
+      e.json = Text(res, i, 8);
+      rows.push_back(std::move(e));
+    }
+    return rows;
+  });
+}
+
+Result<uint64_t> PostgresStore::Count(const EventQuery& query) {
+  Params p;
+  std::string sql = "SELECT count(*) FROM events" + QueryWhere(query, &p);
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Result<uint64_t> {
+    auto r = conn_->RunSql(sql, p, "count: " + query.filter.where);
+    if (!r.ok()) return r.status();
+    return Uint(r->get(), 0, 0);
+  });
+}
+
+Status PostgresStore::SetDesired(const DesiredConfig& desired) {
+  if (desired.scope != "device" && desired.scope != "group") {
+    return Status::InvalidArgument("desired configuration scope \"" + desired.scope + "\": expected device or group");
+  }
+  if (desired.name.empty()) return Status::InvalidArgument("desired configuration for " + desired.scope + ": no name");
+  Params p;
+  p.Add(std::string_view(desired.scope)).Add(std::string_view(desired.name)).Add(std::string_view(desired.version));
+  p.Add(DumpJson(desired.config)).Add(desired.updated_ms);
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Status {
+    return conn_->Run(kSetDesired, p, "set desired configuration of " + desired.scope + " " + desired.name).status();
+  });
+}
+
+namespace {
+DesiredConfig ReadDesired(const PGresult* r, int i) {
+  DesiredConfig d;
+  d.scope = Text(r, i, 0);
+  d.name = Text(r, i, 1);
+  d.version = Text(r, i, 2);
+  d.config = ParseJson(PQgetvalue(r, i, 3));
+  d.updated_ms = Int(r, i, 4);
+  return d;
+}
+}  // namespace
+
+Result<std::optional<DesiredConfig>> PostgresStore::EffectiveDesired(std::string_view device) {
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Result<std::optional<DesiredConfig>> {
+    auto r =
+        conn_->Run(kEffectiveDesired, Params().Add(device), "desired configuration of device " + std::string(device));
+    if (!r.ok()) return r.status();
+    if (PQntuples(r->get()) == 0) return std::optional<DesiredConfig>();
+    return std::optional<DesiredConfig>(ReadDesired(r->get(), 0));
+  });
+}
+
+Result<std::vector<DesiredConfig>> PostgresStore::DesiredConfigs() {
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Result<std::vector<DesiredConfig>> {
+    auto r = conn_->Run(kAllDesired, Params(), "desired configurations");
+    if (!r.ok()) return r.status();
+    std::vector<DesiredConfig> all;
+    for (int i = 0; i < PQntuples(r->get()); ++i) all.push_back(ReadDesired(r->get(), i));
+    return all;
+  });
+}
+
+Status PostgresStore::SetReported(std::string_view device, const Json& reported, int64_t now_ms) {
+  Params p;
+  p.Add(device).Add(DumpJson(reported)).Add(now_ms);
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Status {
+    return conn_->Run(kSetReported, p, "set reported configuration of device " + std::string(device)).status();
+  });
+}
+
+Result<uint64_t> PostgresStore::RetentionPass(int64_t cutoff_ms, uint64_t max_bytes, bool by_age) {
+  auto exec = [this](const char* sql) { return conn_->Simple(sql); };
+  Transaction txn(this, conn_->get());
+  VIGIL_RETURN_IF_ERROR(txn.Begin(exec));
+  std::string devices = "{", seqs = "{";
+  size_t chosen = 0;
+  if (by_age) {
+    auto r = conn_->Run(kOldestByAge, Params().Add(cutoff_ms).Add(static_cast<int64_t>(kRetentionChunk)),
+                        "retention by age");
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < PQntuples(r->get()); ++i, ++chosen) {
+      AppendArrayText(devices, Text(r->get(), i, 0));
+      AppendArrayInt(seqs, Int(r->get(), i, 1));
+    }
+  } else {
+    auto t = conn_->Run(kTotalBytes, Params(), "retention by size");
+    if (!t.ok()) return t.status();
+    uint64_t total = Uint(t->get(), 0, 0);
+    if (total <= max_bytes) return uint64_t{0};
+    auto r = conn_->Run(kOldest, Params().Add(static_cast<int64_t>(kRetentionChunk)), "retention by size");
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < PQntuples(r->get()) && total > max_bytes; ++i, ++chosen) {
+      AppendArrayText(devices, Text(r->get(), i, 0));
+      AppendArrayInt(seqs, Int(r->get(), i, 1));
+      total -= std::min(total, Uint(r->get(), i, 2));
+    }
+  }
+  if (chosen == 0) return uint64_t{0};
+  devices += '}';
+  seqs += '}';
+  auto d = conn_->Run(kDeleteRows, Params().Add(std::move(devices)).Add(std::move(seqs)), "retention: delete");
+  if (!d.ok()) return d.status();
+  std::map<std::string, std::pair<int64_t, int64_t>> per_device;  // events, bytes
+  for (int i = 0; i < PQntuples(d->get()); ++i) {
+    auto& [n, b] = per_device[Text(d->get(), i, 0)];
+    ++n;
+    b += Int(d->get(), i, 1);
+  }
+  for (const auto& [device, nb] : per_device) {
+    auto r = conn_->Run(kSubtractCounts, Params().Add(std::string_view(device)).Add(nb.first).Add(nb.second),
+                        "retention: counters of device " + device);
+    if (!r.ok()) return r.status();
+  }
+  VIGIL_RETURN_IF_ERROR(txn.Commit(exec));
+  return static_cast<uint64_t>(PQntuples(d->get()));
+}
+
+Result<RetentionResult> PostgresStore::ApplyRetention(int64_t now_ms, int64_t max_age_ms, uint64_t max_bytes) {
+  std::lock_guard lock(mu_);
+  RetentionResult result;
+  if (max_age_ms > 0) {
+    for (;;) {
+      auto n = WithReconnect([&] { return RetentionPass(now_ms - max_age_ms, 0, /*by_age=*/true); });
+      if (!n.ok()) return n.status();
+      result.deleted_by_age += *n;
+      if (*n < kRetentionChunk) break;
+    }
+  }
+  if (max_bytes > 0) {
+    for (;;) {
+      auto n = WithReconnect([&] { return RetentionPass(0, max_bytes, /*by_age=*/false); });
+      if (!n.ok()) return n.status();
+      result.deleted_by_size += *n;
+      if (*n == 0) break;
+    }
+  }
+  return result;
+}
+
+Result<StoreStats> PostgresStore::Stats() {
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Result<StoreStats> {
+    auto r = conn_->Run(kStats, Params(), "stats");
+    if (!r.ok()) return r.status();
+    StoreStats s;
+    s.events = Uint(r->get(), 0, 0);
+    s.event_bytes = Uint(r->get(), 0, 1);
+    s.devices = Uint(r->get(), 0, 2);
+    s.bytes = Uint(r->get(), 0, 3);
+    return s;
+  });
+}
+
+}  // namespace vigil::hub

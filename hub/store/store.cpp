@@ -1,0 +1,131 @@
+#include "hub/store/store.h"
+
+#include <string>
+#include <string_view>
+
+#include "hub/store/postgres/postgres_store.h"
+#include "hub/store/sqlite/sqlite_store.h"
+#include "hub/store/store_internal.h"
+
+namespace vigil::hub {
+
+std::string_view DeviceStateName(DeviceState s) {
+  switch (s) {
+    case DeviceState::kNever:
+      return "never";
+    case DeviceState::kOnline:
+      return "online";
+    case DeviceState::kOffline:
+      return "offline";
+    case DeviceState::kSilent:
+      return "silent";
+  }
+  return "never";
+}
+
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
+  constexpr std::string_view kSqlite = "sqlite:";
+  if (url.starts_with(kSqlite)) {
+    std::string_view path = url.substr(kSqlite.size());
+    // sqlite:///abs/path is accepted as well as sqlite:/abs/path.
+    if (path.starts_with("///")) path.remove_prefix(2);
+    if (path.empty()) return Status::InvalidArgument("store URL " + std::string(url) + ": no file path");
+    auto store = SqliteStore::Open(std::string(path));
+    if (!store.ok()) return store.status().WithContext("store " + std::string(url));
+    return std::unique_ptr<Store>(std::move(store).value());
+  }
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    auto store = PostgresStore::Open(std::string(url));
+    if (!store.ok()) return store.status().WithContext("store " + store_internal::RedactUrl(url));
+    return std::unique_ptr<Store>(std::move(store).value());
+  }
+  return Status::InvalidArgument("store URL " + store_internal::RedactUrl(url) +
+                                 ": unknown scheme (expected sqlite:PATH, postgresql:// or postgres://)");
+}
+
+namespace store_internal {
+
+std::string RedactUrl(std::string_view url) {
+  std::string out(url);
+  size_t scheme_end = out.find("://");
+  if (scheme_end == std::string::npos) return out;
+  size_t auth_begin = scheme_end + 3;
+  size_t auth_end = out.find_first_of("/?#", auth_begin);
+  if (auth_end == std::string::npos) auth_end = out.size();
+  size_t at = out.rfind('@', auth_end - 1);
+  if (at != std::string::npos && at >= auth_begin) {
+    size_t colon = out.find(':', auth_begin);
+    if (colon != std::string::npos && colon < at) out.erase(colon, at - colon);
+  }
+  size_t query = out.find('?');
+  if (query == std::string::npos) return out;
+  std::string head = out.substr(0, query);
+  std::string kept;
+  size_t pos = query + 1;
+  while (pos <= out.size()) {
+    size_t amp = out.find('&', pos);
+    if (amp == std::string::npos) amp = out.size();
+    std::string_view param(out.data() + pos, amp - pos);
+    if (!param.empty() && !param.starts_with("password=")) {
+      kept += kept.empty() ? "?" : "&";
+      kept += param;
+    }
+    pos = amp + 1;
+  }
+  return head + kept;
+}
+
+DeviceState ParseDeviceState(std::string_view name) {
+  if (name == "online") return DeviceState::kOnline;
+  if (name == "offline") return DeviceState::kOffline;
+  if (name == "silent") return DeviceState::kSilent;
+  return DeviceState::kNever;
+}
+
+Status ValidateBatches(std::span<const BatchRows> batches) {
+  for (size_t b = 0; b < batches.size(); ++b) {
+    const BatchRows& batch = batches[b];
+    if (batch.device.empty()) return Status::InvalidArgument("batch " + std::to_string(b) + ": no device");
+    for (const EventRow& e : batch.events) {
+      if (e.device != batch.device) {
+        return Status::InvalidArgument("batch " + std::to_string(b) + " from device " + batch.device + ": event seq " +
+                                       std::to_string(e.seq) + " names device " + e.device);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Json> SystemInfoData(const EventRow& event) {
+  Json j = Json::parse(event.json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::InvalidArgument("device " + event.device + " seq " + std::to_string(event.seq) +
+                                   ": system_info event is not a JSON object");
+  }
+  auto it = j.find("data");
+  if (it == j.end()) return Json();
+  return *it;
+}
+
+void BatchTally::Add(const EventRow& event, uint64_t event_bytes) {
+  if (inserted == 0) {
+    min_seq = max_seq = event.seq;
+  } else {
+    if (event.seq < min_seq) min_seq = event.seq;
+    if (event.seq > max_seq) max_seq = event.seq;
+  }
+  ++inserted;
+  bytes += event_bytes;
+  if (event.type == "system_info" && (newest_system_info == nullptr || event.ts_ms > newest_system_info->ts_ms)) {
+    newest_system_info = &event;
+  }
+}
+
+uint64_t MissingSeqs(uint64_t events, uint64_t min_seq, uint64_t max_seq) {
+  if (events == 0 || max_seq < min_seq) return 0;
+  uint64_t span = max_seq - min_seq + 1;
+  return span > events ? span - events : 0;
+}
+
+}  // namespace store_internal
+}  // namespace vigil::hub
