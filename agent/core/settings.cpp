@@ -1,6 +1,7 @@
 #include "agent/core/settings.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -251,9 +252,9 @@ std::string YamlScalar(const SettingSpec& spec, std::string_view default_text) {
 }  // namespace
 
 std::string ConfigSchema::DefaultFileText() const {
-  std::string out =
-      "# Vigil agent configuration. Every key is shown at its default; delete what you do not\n"
-      "# change. Durations take a unit (ms, s, m, h, d); sizes may (B, KB, MB, GB).\n";
+  std::string out = "# Vigil " + program_ +
+                    " configuration. Every key is shown at its default; delete what you do not\n"
+                    "# change. Durations take a unit (ms, s, m, h, d); sizes may (B, KB, MB, GB).\n";
   for (const auto& section : sections_) {
     out += "\n# " + section.help + "\n" + section.name + ":\n";
     for (const auto& spec : section.specs) {
@@ -268,14 +269,17 @@ std::string ConfigSchema::DefaultFileText() const {
 }
 
 std::string ConfigSchema::ReferenceMarkdown() const {
+  std::string title = program_;
+  if (!title.empty()) title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
+  const std::string bin = "vigil-" + program_;
   std::string out =
-      "# Agent configuration reference\n\n"
-      "Generated from the settings tables by `vigil-agent config --print-reference`; do not edit by\n"
+      "# " + title + " configuration reference\n\n" +
+      "Generated from the settings tables by `" + bin + " config --print-reference`; do not edit by\n"
       "hand (`make docs` regenerates it, and a test fails when it is out of date).\n\n"
-      "The configuration is one YAML file (`vigil-agent run --config FILE`), a mapping of sections\n"
+      "The configuration is one YAML file (`" + bin + " " + run_command_ + " --config FILE`), a mapping of sections\n"
       "to keys. Every key is optional. Unknown keys, wrong types and values out of range are errors\n"
-      "that name the file, line and key; `vigil-agent config --check FILE` validates a file, and\n"
-      "`vigil-agent config --print-defaults` prints a commented file with every default.\n\n"
+      "that name the file, line and key; `" + bin + " config --check FILE` validates a file, and\n"
+      "`" + bin + " config --print-defaults` prints a commented file with every default.\n\n"
       "Value syntax: durations take a unit (`500ms`, `60s`, `15m`, `1h`, `2d`); sizes an optional\n"
       "one (`4096`, `64KB`, `10MB`, `1GB`, powers of 1024); lists are YAML sequences.\n";
   for (const auto& section : sections_) {

@@ -76,8 +76,17 @@ class ConfigSchema {
   std::string DefaultFileText() const;     // commented YAML
   std::string ReferenceMarkdown() const;   // docs/configuration.md
 
+  // Whose configuration this is, as the generated texts name it: "agent" (vigil-agent, whose
+  // command that reads the file is `run`) by default; the hub's is "hub" and `serve`.
+  void SetProgram(std::string name, std::string run_command) {
+    program_ = std::move(name);
+    run_command_ = std::move(run_command);
+  }
+
  private:
   std::vector<SettingsSection> sections_;
+  std::string program_ = "agent";
+  std::string run_command_ = "run";
 };
 
 class Config {

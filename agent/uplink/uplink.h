@@ -42,6 +42,7 @@
 
 #include "agent/core/batch.h"
 #include "agent/core/event.h"
+#include "agent/core/mqtt_url.h"
 #include "agent/uplink/spool.h"
 
 struct mosquitto;
@@ -53,15 +54,6 @@ struct MosquittoApi;
 }
 
 namespace vigil {
-
-struct MqttUrl {
-  bool tls = false;
-  std::string host;
-  int port = 0;
-};
-// mqtt://HOST[:PORT] (default port 1883) or mqtts://HOST[:PORT] (8883); HOST may be [v6].
-Result<MqttUrl> ParseMqttUrl(std::string_view url);
-bool IsMqttUrl(std::string_view target);
 
 struct UplinkOptions {
   std::string url;
