@@ -1,13 +1,14 @@
 # The one entry point. Every target installs missing Debian packages first (scripts/deps.sh).
 #
-#   make          release binaries into build/bin/ (vigil-agent)
+#   make          release binaries into build/bin/ (vigil-agent, vigil-hub)
 #   make test     every test: unit tests under ASan+UBSan and in the release build,
 #                 integration tests on the real kernel (root), a short fuzz run
-#   make demo     run the agent on this machine, printing its events live
+#   make demo     the whole system on this machine (broker, hub, an enrolled agent), its events live
 #   make bench    benchmarks (exec storm, footprint) with their targets
 #   make minimal  the smallest agent (process collector, JSON Lines) into build/minimal/bin/
 #   make fuzz     build the fuzz targets and run each for FUZZ_SECONDS
-#   make docs     regenerate docs/configuration.md and docs/events.md from the code and schema
+#   make docs     regenerate docs/configuration.md, docs/hub-configuration.md and docs/events.md
+#                 from the code and schema
 
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
@@ -21,8 +22,8 @@ all: release
 release:
 	@scripts/deps.sh build
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release -j$(JOBS) --target vigil-agent
-	@echo "built build/bin/vigil-agent"
+	@cmake --build --preset release -j$(JOBS) --target vigil-agent vigil-hub
+	@echo "built build/bin/vigil-agent build/bin/vigil-hub"
 
 test:
 	@scripts/deps.sh test
@@ -43,6 +44,7 @@ fuzz:
 	@scripts/run-fuzz.sh build/fuzz/bin $(FUZZ_SECONDS)
 
 demo: release
+	@scripts/deps.sh demo
 	@scripts/demo.sh
 
 bench:
@@ -63,9 +65,11 @@ docs: release
 	@cmake --build --preset release -j$(JOBS) --target vigil-schema
 	@build/bin/vigil-agent config --print-reference > docs/configuration.md.tmp \
 	  && mv docs/configuration.md.tmp docs/configuration.md || { rm -f docs/configuration.md.tmp; exit 1; }
+	@build/bin/vigil-hub config --print-reference > docs/hub-configuration.md.tmp \
+	  && mv docs/hub-configuration.md.tmp docs/hub-configuration.md || { rm -f docs/hub-configuration.md.tmp; exit 1; }
 	@build/bin/vigil-schema docs schema/events.yml > docs/events.md.tmp \
 	  && mv docs/events.md.tmp docs/events.md || { rm -f docs/events.md.tmp; exit 1; }
-	@echo "wrote docs/configuration.md docs/events.md"
+	@echo "wrote docs/configuration.md docs/hub-configuration.md docs/events.md"
 
 clean:
 	rm -rf build
