@@ -7,7 +7,7 @@
 #
 # Everything lives in build/demo/, made afresh on each run (CA, certificates, broker, store,
 # tokens, the agent's state, and the logs: broker.log, hub.log, agent.log). The ports are 8883
-# (broker) and 8080 (API) when free, else the next free ones.
+# (broker) and 8080 (API) when free, else the first free ones from 18883 and 18080.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
