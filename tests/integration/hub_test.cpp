@@ -199,6 +199,11 @@ class HubSystem : public ::testing::Test {
     Json d = Device(id);
     return d.is_object() && d.contains("events") ? d["events"].get<uint64_t>() : 0;
   }
+  // The version of the device's last reported document; "" before the first.
+  std::string ReportedVersion(const std::string& id) {
+    Json r = Device(id).value("reported", Json());
+    return r.is_object() ? r.value("version", "") : "";
+  }
   Json IngestStats() {
     auto s = Get("/api/v1/stats");
     return s ? (*s)["ingest"] : Json();
@@ -278,6 +283,48 @@ TEST_F(HubSystem, AProcessStartedHereIsFoundThroughTheApiAndTheQueryCommand) {
   Json d = Device(device);
   EXPECT_EQ(d["state"], "online");
   EXPECT_FALSE(d["agent_version"].get<std::string>().empty());
+}
+
+TEST_F(HubSystem, ADesiredConfigurationReachesTheAgentAndItsOutcomeIsShown) {
+  std::string out;
+  ASSERT_TRUE(Hub({"token", "create", "admin", "--role", "admin"}, &out));
+  std::string admin;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with("vgl_")) admin = line;
+  ASSERT_FALSE(admin.empty()) << out;
+  const std::string device = "e2e-config";
+  const std::string bundle = dir_ + "/agent";
+  ASSERT_TRUE(Hub({"enroll", device, "--broker", "mqtts://localhost:" + std::to_string(broker_port_), "--out", bundle,
+                   "--install-dir", bundle}));
+  agent_ = Child::Start(
+      {VIGIL_AGENT_BIN, "run", "--config", bundle + "/agent.yml", "--set", "agent.state_dir=" + dir_ + "/agent-state"},
+      dir_ + "/agent.log");
+  ASSERT_TRUE(agent_);
+  ASSERT_TRUE(Eventually([&] { return Device(device).value("state", "") == "online"; }, 30s)) << agent_->Log();
+
+  httplib::Client c("127.0.0.1", http_port_);
+  auto put = [&](const std::string& token, const Json& body) {
+    auto r = c.Put("/api/v1/devices/" + device + "/config", {{"Authorization", "Bearer " + token}}, body.dump(),
+                   "application/json");
+    return r ? r->status : -1;
+  };
+  EXPECT_EQ(put(token_, {{"version", "v7"}, {"config", {{"heartbeat", {{"interval", "30s"}}}}}}), 403);  // a viewer
+  ASSERT_EQ(put(admin, {{"version", "v7"}, {"config", {{"heartbeat", {{"interval", "30s"}}}}}}), 200);
+  ASSERT_TRUE(Eventually([&] { return ReportedVersion(device) == "v7"; }, 30s))
+      << Device(device).dump() << agent_->Log();
+  Json reported = Device(device)["reported"];
+  EXPECT_EQ(reported["applied"], true) << reported.dump();
+  EXPECT_EQ(reported["config"]["heartbeat"]["interval"], "30s") << reported.dump();
+
+  // An invalid document is refused whole by the agent, which names the field.
+  ASSERT_EQ(put(admin, {{"version", "v8"}, {"config", {{"process", {{"mode", "fast"}}}}}}), 200);
+  ASSERT_TRUE(Eventually([&] { return ReportedVersion(device) == "v8"; }, 30s)) << Device(device).dump();
+  reported = Device(device)["reported"];
+  EXPECT_EQ(reported["applied"], false);
+  ASSERT_FALSE(reported["invalid"].empty()) << reported.dump();
+  EXPECT_EQ(reported["invalid"][0]["key"], "process.mode");
+  EXPECT_EQ(Device(device)["desired"].value("version", ""), "v8");
 }
 
 TEST_F(HubSystem, TheSameBatchDeliveredTwiceIsStoredOnceAndAGapIsReported) {
