@@ -312,6 +312,15 @@ int CmdRevoke(const Config& config, const std::string& device, const std::string
   return kExitOk;
 }
 
+int CmdCrl(const Config& config, const std::string& broker_dir) {
+  auto ca = Ca::OpenOrCreate(CaDir(config));
+  if (!ca.ok()) return Fail(ca.status());
+  if (Status s = InstallCrl(**ca, broker_dir); !s.ok()) return Fail(s);
+  std::printf("wrote %s/crl.pem, valid %d days: send the broker SIGHUP (kill -HUP $(pidof mosquitto)) to load it\n",
+              broker_dir.c_str(), kDefaultCrlValidDays);
+  return kExitOk;
+}
+
 int CmdBrokerConfig(const Config& config, const BrokerOptions& options, const std::string& out) {
   auto ca = Ca::OpenOrCreate(CaDir(config));
   if (!ca.ok()) return Fail(ca.status());
@@ -473,6 +482,13 @@ int RunCli(int argc, char** argv) {
   broker->add_option("--user", bo.user, "Account mosquitto runs as when started as root (default mosquitto)");
   broker->add_option("--log-file", bo.log_file, "The broker's log file (default: mosquitto's)");
 
+  std::string crl_broker_dir;
+  CLI::App* crl = app.add_subcommand(
+      "crl", "Sign the certificate revocation list again and install it for the broker (run it daily: it expires)");
+  add_common(crl, false);
+  crl->add_option("--broker-dir", crl_broker_dir, "The broker's configuration directory (broker-config --out)")
+      ->required();
+
   std::string token_action, token_name, token_role = "viewer";
   CLI::App* token = app.add_subcommand("token", "Create, list or revoke HTTP API tokens");
   add_common(token, false);
@@ -528,6 +544,7 @@ int RunCli(int argc, char** argv) {
     if (bo.hostnames.empty()) bo.hostnames = {"localhost", "127.0.0.1"};
     return CmdBrokerConfig(*loaded, bo, broker_out);
   }
+  if (app.got_subcommand(crl)) return CmdCrl(*loaded, crl_broker_dir);
   if (app.got_subcommand(token)) {
     if (token_action != "list" && token_name.empty()) {
       std::fprintf(stderr, "token %s: give the token's name\n", token_action.c_str());

@@ -1,5 +1,5 @@
 // The vigil-hub command line: serve, query, devices, desired, enroll, revoke, broker-config,
-// token, config, version. Exit codes: 0 success, 1 runtime failure, 2 usage error or invalid
+// crl, token, config, version. Exit codes: 0 success, 1 runtime failure, 2 usage error or invalid
 // configuration.
 #pragma once
 
