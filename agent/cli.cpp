@@ -4,12 +4,12 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "agent/agent.h"
 #include "agent/core/config_tables.h"
+#include "agent/core/logging.h"
 #include "agent/output/outputs.h"
 #include "agent/platform/signals.h"
 
@@ -32,39 +32,22 @@ namespace {
 constexpr const char* kDefaultConfigPath = "/etc/vigil/agent.yml";
 
 struct ConfigSource {
-  std::string path;                // empty: defaults (plus overrides)
+  std::string path;                    // empty: defaults (plus overrides)
   std::vector<std::string> overrides;  // KEY=VALUE from --set
 };
 
 // Loads the file (if any) and applies --set overrides. Errors name file, line and key.
 Result<Config> LoadConfigFrom(Env& env, const ConfigSchema& schema, const ConfigSource& src) {
-  Config config = Config::Defaults(schema);
+  std::string text;
   if (!src.path.empty()) {
-    auto text = env.ReadFile(src.path, 4 << 20);
-    if (!text.ok()) return text.status();
-    auto loaded = LoadConfig(schema, *text, src.path);
-    if (!loaded.ok()) return loaded.status();
-    config = std::move(*loaded);
+    auto read = env.ReadFile(src.path, 4 << 20);
+    if (!read.ok()) return read.status();
+    text = std::move(*read);
   }
-  for (const auto& kv : src.overrides) {
-    size_t eq = kv.find('=');
-    if (eq == std::string::npos) return Status::InvalidArgument("--set " + kv + ": expected KEY=VALUE");
-    Status st = config.Set(schema, kv.substr(0, eq), kv.substr(eq + 1));
-    if (!st.ok()) return st.WithContext("--set");
-  }
-  return config;
+  return LoadConfigWithOverrides(schema, src.path.empty() ? nullptr : &text, src.path, src.overrides);
 }
 
-void SetUpLogging(const std::string& level) {
-  static bool once = [] {
-    auto logger = spdlog::stderr_color_mt("vigil-agent");
-    spdlog::set_default_logger(logger);
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
-    return true;
-  }();
-  (void)once;
-  spdlog::set_level(spdlog::level::from_str(level));
-}
+void SetUpLogging(const std::string& level) { SetUpStderrLogging("vigil-agent", level); }
 
 #ifdef VIGIL_WITH_UPLINK
 // The uplink side of `run --output mqtt(s)://...`: the spool as the agent's output, the MQTT
@@ -120,7 +103,9 @@ class UplinkRun {
     auto desired = ParseDesiredConfig(payload);
     if (!desired.ok()) {
       spdlog::warn("remote configuration refused: {}", desired.status().message());
-      Json r{{"version", nullptr}, {"applied", false}, {"ts", env_.clock().NowMs()},
+      Json r{{"version", nullptr},
+             {"applied", false},
+             {"ts", env_.clock().NowMs()},
              {"invalid", {{{"key", ""}, {"error", desired.status().message()}}}}};
       owned_->PublishReported(r.dump());
       return;
@@ -299,9 +284,10 @@ int RunCli(int argc, char** argv) {
   AddUplinkSections(schema);
 #endif
 
-  CLI::App app{"vigil-agent: security agent for Linux devices.\n"
-               "Collects what runs on the device and writes it as JSON events.\n"
-               "Exit codes: 0 success, 1 runtime failure, 2 usage error or invalid configuration."};
+  CLI::App app{
+      "vigil-agent: security agent for Linux devices.\n"
+      "Collects what runs on the device and writes it as JSON events.\n"
+      "Exit codes: 0 success, 1 runtime failure, 2 usage error or invalid configuration."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
 
@@ -312,8 +298,10 @@ int RunCli(int argc, char** argv) {
   run->add_option("-c,--config", src.path,
                   std::string("Configuration file (YAML); default ") + kDefaultConfigPath + " if it exists")
       ->check(CLI::ExistingFile);
-  run->add_option("-o,--output", output_flag, "Where events go: stdout, pretty, jsonl:PATH, or a hub's broker mqtt://HOST:PORT or mqtts://HOST:PORT "
-                  "(TLS files in the uplink section; default: output.target)");
+  run->add_option(
+      "-o,--output", output_flag,
+      "Where events go: stdout, pretty, jsonl:PATH, or a hub's broker mqtt://HOST:PORT or mqtts://HOST:PORT "
+      "(TLS files in the uplink section; default: output.target)");
   run->add_option("-d,--duration", duration_s, "Stop after this many seconds (0: run until stopped)")
       ->check(CLI::NonNegativeNumber);
   run->add_option("--set", src.overrides, "Override a key, e.g. --set process.mode=poll (repeatable)");
@@ -351,7 +339,8 @@ int RunCli(int argc, char** argv) {
   if (config->parsed()) return CmdConfig(schema, print_defaults, print_reference, check, check_overrides);
   if (version->parsed()) {
     std::printf("vigil-agent %s\ncollectors:", VIGIL_VERSION);
-    for (const CollectorDescriptor* d : CompiledCollectors()) std::printf(" %.*s", static_cast<int>(d->name.size()), d->name.data());
+    for (const CollectorDescriptor* d : CompiledCollectors())
+      std::printf(" %.*s", static_cast<int>(d->name.size()), d->name.data());
     std::printf("\n");
     return kExitOk;
   }

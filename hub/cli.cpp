@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "agent/core/logging.h"
 #include "hub/api/tokens.h"
 #include "hub/enroll/broker_config.h"
 #include "hub/enroll/bundle.h"
@@ -48,34 +48,17 @@ Result<std::string> ReadText(const std::string& path) {
 }
 
 Result<Config> LoadHubConfig(const ConfigSchema& schema, ConfigSource src) {
-  Config config = Config::Defaults(schema);
   if (src.path.empty() && std::ifstream(kDefaultConfigPath).good()) src.path = kDefaultConfigPath;
+  std::string text;
   if (!src.path.empty()) {
-    auto text = ReadText(src.path);
-    if (!text.ok()) return text.status();
-    auto loaded = LoadConfig(schema, *text, src.path);
-    if (!loaded.ok()) return loaded.status();
-    config = std::move(*loaded);
+    auto read = ReadText(src.path);
+    if (!read.ok()) return read.status();
+    text = std::move(*read);
   }
-  for (const auto& kv : src.overrides) {
-    size_t eq = kv.find('=');
-    if (eq == std::string::npos) return Status::InvalidArgument("--set " + kv + ": expected KEY=VALUE");
-    Status st = config.Set(schema, kv.substr(0, eq), kv.substr(eq + 1));
-    if (!st.ok()) return st.WithContext("--set");
-  }
-  return config;
+  return LoadConfigWithOverrides(schema, src.path.empty() ? nullptr : &text, src.path, src.overrides);
 }
 
-void SetUpLogging(const std::string& level) {
-  static bool once = [] {
-    auto logger = spdlog::stderr_color_mt("vigil-hub");
-    spdlog::set_default_logger(logger);
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
-    return true;
-  }();
-  (void)once;
-  spdlog::set_level(spdlog::level::from_str(level));
-}
+void SetUpLogging(const std::string& level) { SetUpStderrLogging("vigil-hub", level); }
 
 std::string FormatTime(int64_t ms) {
   std::time_t s = static_cast<std::time_t>(ms / 1000);

@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 namespace vigil {
 namespace {
@@ -17,10 +17,9 @@ struct Unit {
   int64_t factor;
 };
 constexpr Unit kDurationUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
-constexpr Unit kSizeUnits[] = {{"B", 1},           {"KB", 1 << 10},        {"MB", 1 << 20},
-                               {"GB", int64_t{1} << 30}, {"K", 1 << 10}, {"M", 1 << 20},
-                               {"G", int64_t{1} << 30},  {"KiB", 1 << 10}, {"MiB", 1 << 20},
-                               {"GiB", int64_t{1} << 30}};
+constexpr Unit kSizeUnits[] = {
+    {"B", 1},       {"KB", 1 << 10},         {"MB", 1 << 20},  {"GB", int64_t{1} << 30}, {"K", 1 << 10},
+    {"M", 1 << 20}, {"G", int64_t{1} << 30}, {"KiB", 1 << 10}, {"MiB", 1 << 20},         {"GiB", int64_t{1} << 30}};
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -130,13 +129,20 @@ std::string Suggest(std::string_view got, const Names& names) {
 
 std::string_view SettingTypeName(SettingType t) {
   switch (t) {
-    case SettingType::kBool: return "bool";
-    case SettingType::kInt: return "int";
-    case SettingType::kDuration: return "duration";
-    case SettingType::kSize: return "size";
-    case SettingType::kString: return "string";
-    case SettingType::kEnum: return "enum";
-    case SettingType::kList: return "list";
+    case SettingType::kBool:
+      return "bool";
+    case SettingType::kInt:
+      return "int";
+    case SettingType::kDuration:
+      return "duration";
+    case SettingType::kSize:
+      return "size";
+    case SettingType::kString:
+      return "string";
+    case SettingType::kEnum:
+      return "enum";
+    case SettingType::kList:
+      return "list";
   }
   return "?";
 }
@@ -150,11 +156,10 @@ Result<SettingValue> ParseSettingValue(const SettingSpec& spec, std::string_view
     case SettingType::kInt:
     case SettingType::kDuration:
     case SettingType::kSize: {
-      Result<int64_t> n = spec.type == SettingType::kInt
-                              ? ParseScaled(text, {}, false, "an integer")
-                              : spec.type == SettingType::kDuration
-                                    ? ParseScaled(text, kDurationUnits, true, "a duration such as 500ms, 60s, 15m, 1h")
-                                    : ParseScaled(text, kSizeUnits, false, "a size such as 4096, 64KB, 10MB");
+      Result<int64_t> n = spec.type == SettingType::kInt ? ParseScaled(text, {}, false, "an integer")
+                          : spec.type == SettingType::kDuration
+                              ? ParseScaled(text, kDurationUnits, true, "a duration such as 500ms, 60s, 15m, 1h")
+                              : ParseScaled(text, kSizeUnits, false, "a size such as 4096, 64KB, 10MB");
       if (!n.ok()) return n.status();
       if (*n < spec.min || *n > spec.max)
         return Status::InvalidArgument("'" + std::string(text) + "' is out of range (" + RangeText(spec) + ")");
@@ -194,12 +199,17 @@ Result<SettingValue> ParseSettingList(const SettingSpec& spec, const std::vector
 
 std::string FormatSettingValue(const SettingSpec& spec, const SettingValue& v) {
   switch (spec.type) {
-    case SettingType::kBool: return std::get<bool>(v) ? "true" : "false";
-    case SettingType::kInt: return std::to_string(std::get<int64_t>(v));
-    case SettingType::kDuration: return FormatScaled(std::get<int64_t>(v), kDurationUnits);
-    case SettingType::kSize: return FormatScaled(std::get<int64_t>(v), kSizeUnits);
+    case SettingType::kBool:
+      return std::get<bool>(v) ? "true" : "false";
+    case SettingType::kInt:
+      return std::to_string(std::get<int64_t>(v));
+    case SettingType::kDuration:
+      return FormatScaled(std::get<int64_t>(v), kDurationUnits);
+    case SettingType::kSize:
+      return FormatScaled(std::get<int64_t>(v), kSizeUnits);
     case SettingType::kString:
-    case SettingType::kEnum: return std::get<std::string>(v);
+    case SettingType::kEnum:
+      return std::get<std::string>(v);
     case SettingType::kList: {
       std::string s = "[";
       for (const auto& item : std::get<std::vector<std::string>>(v)) s += (s.size() > 1 ? ", " : "") + item;
@@ -272,16 +282,21 @@ std::string ConfigSchema::ReferenceMarkdown() const {
   std::string title = program_;
   if (!title.empty()) title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
   const std::string bin = "vigil-" + program_;
-  std::string out =
-      "# " + title + " configuration reference\n\n" +
-      "Generated from the settings tables by `" + bin + " config --print-reference`; do not edit by\n"
-      "hand (`make docs` regenerates it, and a test fails when it is out of date).\n\n"
-      "The configuration is one YAML file (`" + bin + " " + run_command_ + " --config FILE`), a mapping of sections\n"
-      "to keys. Every key is optional. Unknown keys, wrong types and values out of range are errors\n"
-      "that name the file, line and key; `" + bin + " config --check FILE` validates a file, and\n"
-      "`" + bin + " config --print-defaults` prints a commented file with every default.\n\n"
-      "Value syntax: durations take a unit (`500ms`, `60s`, `15m`, `1h`, `2d`); sizes an optional\n"
-      "one (`4096`, `64KB`, `10MB`, `1GB`, powers of 1024); lists are YAML sequences.\n";
+  std::string out = "# " + title + " configuration reference\n\n" + "Generated from the settings tables by `" + bin +
+                    " config --print-reference`; do not edit by\n"
+                    "hand (`make docs` regenerates it, and a test fails when it is out of date).\n\n"
+                    "The configuration is one YAML file (`" +
+                    bin + " " + run_command_ +
+                    " --config FILE`), a mapping of sections\n"
+                    "to keys. Every key is optional. Unknown keys, wrong types and values out of range are errors\n"
+                    "that name the file, line and key; `" +
+                    bin +
+                    " config --check FILE` validates a file, and\n"
+                    "`" +
+                    bin +
+                    " config --print-defaults` prints a commented file with every default.\n\n"
+                    "Value syntax: durations take a unit (`500ms`, `60s`, `15m`, `1h`, `2d`); sizes an optional\n"
+                    "one (`4096`, `64KB`, `10MB`, `1GB`, powers of 1024); lists are YAML sequences.\n";
   for (const auto& section : sections_) {
     out += "\n## `" + section.name + "`\n\n" + section.help + "\n\n";
     out += "| key | type | default | range | description |\n|---|---|---|---|---|\n";
@@ -409,8 +424,10 @@ Result<Config> LoadConfig(const ConfigSchema& schema, std::string_view yaml_text
         std::vector<std::string> items;
         bool scalar_items = true;
         for (const auto& item : value) {
-          if (!item.IsScalar()) scalar_items = false;
-          else items.push_back(item.Scalar());
+          if (!item.IsScalar())
+            scalar_items = false;
+          else
+            items.push_back(item.Scalar());
         }
         parsed = scalar_items ? ParseSettingList(*spec, items)
                               : Result<SettingValue>(Status::InvalidArgument("list items must be plain values"));
@@ -422,9 +439,8 @@ Result<Config> LoadConfig(const ConfigSchema& schema, std::string_view yaml_text
         }
       } else if (value.IsNull()) {
         parsed = spec->type == SettingType::kString ? Result<SettingValue>(SettingValue(std::string()))
-                 : spec->type == SettingType::kList
-                     ? Result<SettingValue>(SettingValue(std::vector<std::string>()))
-                     : Result<SettingValue>(Status::InvalidArgument("has no value"));
+                 : spec->type == SettingType::kList ? Result<SettingValue>(SettingValue(std::vector<std::string>()))
+                                                    : Result<SettingValue>(Status::InvalidArgument("has no value"));
       } else {
         parsed = Status::InvalidArgument("expected a " + std::string(SettingTypeName(spec->type)) + ", got a mapping");
       }
@@ -441,6 +457,23 @@ Result<Config> LoadConfig(const ConfigSchema& schema, std::string_view yaml_text
     std::string all;
     for (const auto& e : errors) all += (all.empty() ? "" : "\n") + e;
     return Status::InvalidArgument(all);
+  }
+  return config;
+}
+
+Result<Config> LoadConfigWithOverrides(const ConfigSchema& schema, const std::string* yaml_text,
+                                       std::string_view origin, const std::vector<std::string>& overrides) {
+  Config config = Config::Defaults(schema);
+  if (yaml_text) {
+    auto loaded = LoadConfig(schema, *yaml_text, origin);
+    if (!loaded.ok()) return loaded.status();
+    config = std::move(*loaded);
+  }
+  for (const auto& kv : overrides) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos) return Status::InvalidArgument("--set " + kv + ": expected KEY=VALUE");
+    Status st = config.Set(schema, kv.substr(0, eq), kv.substr(eq + 1));
+    if (!st.ok()) return st.WithContext("--set");
   }
   return config;
 }

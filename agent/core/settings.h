@@ -40,13 +40,13 @@ enum class SettingType { kBool, kInt, kDuration, kSize, kString, kEnum, kList };
 std::string_view SettingTypeName(SettingType t);
 
 struct SettingSpec {
-  std::string_view key;            // name within its section
+  std::string_view key;  // name within its section
   SettingType type;
-  std::string_view default_value;  // in the file's syntax; lists: items separated by ','
-  std::string_view help;           // one sentence, shown in --print-defaults and the docs
+  std::string_view default_value;                     // in the file's syntax; lists: items separated by ','
+  std::string_view help;                              // one sentence, shown in --print-defaults and the docs
   int64_t min = std::numeric_limits<int64_t>::min();  // int, duration (ms), size (bytes)
   int64_t max = std::numeric_limits<int64_t>::max();
-  std::string_view choices = {};   // enum: "a|b|c"
+  std::string_view choices = {};  // enum: "a|b|c"
 };
 
 using SettingValue = std::variant<bool, int64_t, std::string, std::vector<std::string>>;
@@ -73,8 +73,8 @@ class ConfigSchema {
   const std::vector<SettingsSection>& sections() const { return sections_; }
 
   // Every key with its default. Defaults always validate (a unit test checks it).
-  std::string DefaultFileText() const;     // commented YAML
-  std::string ReferenceMarkdown() const;   // docs/configuration.md
+  std::string DefaultFileText() const;    // commented YAML
+  std::string ReferenceMarkdown() const;  // docs/configuration.md
 
   // Whose configuration this is, as the generated texts name it: "agent" (vigil-agent, whose
   // command that reads the file is `run`) by default; the hub's is "hub" and `serve`.
@@ -95,7 +95,7 @@ class Config {
   static Config Defaults(const ConfigSchema& schema);
 
   bool GetBool(std::string_view key) const;
-  int64_t GetInt(std::string_view key) const;  // int, duration (ms), size (bytes)
+  int64_t GetInt(std::string_view key) const;                // int, duration (ms), size (bytes)
   const std::string& GetString(std::string_view key) const;  // string, enum
   const std::vector<std::string>& GetList(std::string_view key) const;
 
@@ -121,5 +121,11 @@ class Config {
 // problem is reported, one per line as "origin:LINE:COL: key 'a.b': what is wrong"; on any
 // error nothing is returned, so a caller that already runs keeps its old configuration.
 Result<Config> LoadConfig(const ConfigSchema& schema, std::string_view yaml_text, std::string_view origin);
+
+// What a command line loads: the file's text when `yaml_text` is given (else the defaults),
+// then each "KEY=VALUE" of `overrides` (--set) in order. Errors name the file, line and key, or
+// the override ("--set a.b=c: ...").
+Result<Config> LoadConfigWithOverrides(const ConfigSchema& schema, const std::string* yaml_text,
+                                       std::string_view origin, const std::vector<std::string>& overrides);
 
 }  // namespace vigil

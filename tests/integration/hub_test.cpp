@@ -25,6 +25,7 @@
 
 #include "agent/core/batch.h"
 #include "agent/core/event.h"
+#include "hub/ingest/test_events.h"
 #include "tests/integration/mqtt_fixture.h"
 
 namespace vigil {
@@ -104,23 +105,10 @@ bool Eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
   return pred();
 }
 
-Event Heartbeat(const std::string& device, uint64_t seq) {
-  Event e;
-  e.device = device;
-  e.seq = seq;
-  e.ts_ms = 1'765'000'000'000 + static_cast<int64_t>(seq);
-  e.type = "heartbeat";
-  e.priority = Priority::kHigh;
-  e.data = {{"uptime_s", static_cast<int64_t>(seq)}};
-  return e;
-}
+using hub::testing::Heartbeat;
 
 std::string Batch(const std::string& device, uint64_t first, uint64_t last) {
-  BatchEncoder enc(BatchEncoder::Options{});
-  enc.Begin(device);
-  for (uint64_t s = first; s <= last; ++s)
-    EXPECT_EQ(enc.Add(EventToJsonLine(Heartbeat(device, s)), s), BatchEncoder::AddResult::kAdded);
-  return std::string(enc.Finish());
+  return hub::testing::EncodeBatch(device, hub::testing::Heartbeats(device, first, last));
 }
 
 class HubSystem : public ::testing::Test {
