@@ -8,9 +8,17 @@
 #   6. uplink throughput (vigil-bench-uplink-throughput)  events/s spool -> uplink -> mosquitto -> subscriber
 #   7. uplink wire bytes (vigil-bench-uplink-wire-bytes)  bytes per exec-storm event on the wire vs JSON Lines
 #      (6 and 7 exist only in builds with VIGIL_WITH_UPLINK; skipped, with a note, when not built)
+#   8. hub ingest   (vigil-bench-hub-ingest)  events/s 1,000 devices -> mosquitto -> hub -> SQLite, beside
+#                                             the broker's own rate; ingest latency p50/p99
+#   9. hub query    (vigil-bench-hub-query)   search latency p50/p95/p99 on 10M stored events, SQLite and
+#                                             PostgreSQL (the fill takes most of its time)
+#      (8 and 9 exist only in builds with VIGIL_BUILD_HUB; skipped, with a note, when not built)
 # `make bench` builds everything first (release and minimal presets) and then runs this.
-# Needs root (the netlink proc connector, auditd, eBPF). Takes about 15 minutes (10 of them the
-# volume benchmark's busy period).
+# Needs root (the netlink proc connector, auditd, eBPF; PostgreSQL runs as the postgres user).
+# Takes about 15 minutes (10 of them the volume benchmark's busy period) plus the hub's: about 1 minute
+# for the ingest and, at the full 10,000,000 events, about 25 minutes for the query benchmark (20 of
+# them the fill; it needs about 17 GB of disk); HUB_QUERY_EVENTS=1000000 takes about 3,
+# HUB_QUERY_EVENTS=0 skips it.
 #
 # Environment (defaults in brackets):
 #   VIGIL_AGENT          release agent          [build/bin/vigil-agent]
@@ -22,6 +30,8 @@
 #   CONN_STORM_SECONDS   connection storm seconds per condition [10]
 #   UPLINK_EVENTS        events per uplink throughput round [200000]
 #   WIRE_SECONDS         exec storm recorded for the wire bytes [15]
+#   HUB_INGEST_SECONDS   measured time of the hub ingest, after a 5 s warm-up [25]
+#   HUB_QUERY_EVENTS     events stored for the hub query benchmark; 0 skips it [10000000]
 # Exit status: 0 when every benchmark ran, whatever its figures (benchmarks measure; they do
 # not fail a build); 1 when one could not run.
 set -u
@@ -72,6 +82,19 @@ if [ -x "$bench_dir/vigil-bench-uplink-throughput" ]; then
   "$bench_dir/vigil-bench-uplink-wire-bytes" --agent "$agent" --seconds "${WIRE_SECONDS:-15}" || status=1
 else
   echo "uplink benchmarks: not built (VIGIL_WITH_UPLINK is off in this build); skipped"
+fi
+
+echo
+if [ -x "$bench_dir/vigil-bench-hub-ingest" ]; then
+  "$bench_dir/vigil-bench-hub-ingest" --seconds "${HUB_INGEST_SECONDS:-25}" || status=1
+  echo
+  if [ "${HUB_QUERY_EVENTS:-10000000}" -gt 0 ]; then
+    "$bench_dir/vigil-bench-hub-query" --events "${HUB_QUERY_EVENTS:-10000000}" || status=1
+  else
+    echo "hub query: skipped (HUB_QUERY_EVENTS=0)"
+  fi
+else
+  echo "hub benchmarks: not built (VIGIL_BUILD_HUB is off in this build); skipped"
 fi
 
 echo

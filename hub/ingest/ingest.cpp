@@ -285,6 +285,7 @@ void Ingestor::StoreRound(std::deque<Pending>& round) {
       if (cv_.wait_for(lock, std::chrono::seconds(1), [&] { return writer_stop_; })) return;  // kept in the inbox
     }
   }
+  if (!batches.empty() && on_stored_) on_stored_(batches);
   for (auto& p : round) {
     if (auto* s = std::get_if<StatusMessage>(&p.body)) {
       if (Status st = store_.SetDeviceState(p.device, s->state, s->agent_version, now_()); !st.ok())

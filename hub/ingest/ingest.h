@@ -34,6 +34,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <variant>
@@ -102,6 +103,9 @@ class Ingestor {
 
   // Called after a device's status changed or it reported, on the writer thread.
   void OnDeviceSeen(std::function<void(const std::string& device, TopicKind kind)> fn) { on_seen_ = std::move(fn); }
+  // Called after each round of events was committed to the store, with its batches, on the
+  // writer thread (bench/hub_ingest.cpp times ingest with it). Set before Start.
+  void OnStored(std::function<void(std::span<const BatchRows> batches)> fn) { on_stored_ = std::move(fn); }
 
  private:
   struct Pending {
@@ -130,6 +134,7 @@ class Ingestor {
   const schema::Schema& schema_;
   const Clock now_;
   std::function<void(const std::string&, TopicKind)> on_seen_;
+  std::function<void(std::span<const BatchRows>)> on_stored_;
 
   mosquitto* mosq_ = nullptr;
   std::atomic<bool> connected_{false};
