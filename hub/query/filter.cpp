@@ -1080,6 +1080,9 @@ class Compiler {
     }
     if (!body.ok()) return body;
     VIGIL_RETURN_IF_ERROR(Budget());
+    // Columns are NOT NULL and values are bound, so a column comparison is never NULL; left bare,
+    // `device = ?` and `ts >= ?` can use the store's indexes. A JSON access may be NULL.
+    if (r.kind != FieldKind::kJson && r.kind != FieldKind::kSigma) return *body;
     return "COALESCE(" + *body + ", 1=0)";
   }
 

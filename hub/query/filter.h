@@ -90,7 +90,9 @@
 // json_extract(body, ?N), the path bound as text ('$."data"."nics"[0]."mac"'); PostgreSQL with
 // `body #> $N::text[]` and `body #>> $N::text[]`, the path bound as a text[] literal string
 // ('{"data","nics","0","mac"}'), a digit segment guarded by jsonb_typeof(...) = 'array' on its
-// parent. Comparisons are wrapped as COALESCE((...), 1=0); numeric casts in PostgreSQL sit in
+// parent. Comparisons of JSON fields are wrapped as COALESCE((...), 1=0) (a missing field makes
+// them NULL); comparisons of the envelope columns, which are NOT NULL, are left bare so that the
+// store's indexes serve them (`device = ?`, `ts >= ?`); numeric casts in PostgreSQL sit in
 // CASE WHEN jsonb_typeof(...) = 'number', so no input raises a cast error. Substring tests use
 // instr()/substr()/length() (SQLite) and strpos()/left()/right()/length() (PostgreSQL), never
 // LIKE; PostgreSQL orders text with COLLATE "C". Long and/or chains and `in` lists are grouped
