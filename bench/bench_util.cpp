@@ -1,7 +1,10 @@
 #include "bench/bench_util.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -252,8 +255,8 @@ std::string AgentRun::Start(const std::string& extra_yaml, const std::string& st
   std::error_code ec;
   fs::create_directories(state, ec);
   if (ec) return "cannot create " + state + ": " + ec.message();
-  const std::string yaml = "agent:\n  state_dir: \"" + state + "\"\noutput:\n  target: \"jsonl:" +
-                           events_path() + "\"\nstats:\n  interval: " + stats_interval + "\n" + extra_yaml;
+  const std::string yaml = "agent:\n  state_dir: \"" + state + "\"\noutput:\n  target: \"jsonl:" + events_path() +
+                           "\"\nstats:\n  interval: " + stats_interval + "\n" + extra_yaml;
   if (!WriteText(config, yaml, 0644)) return "cannot write " + config;
   pid_ = Spawn({agent_, "run", "-c", config}, log_path());
   if (pid_ < 0) return std::string("fork: ") + std::strerror(errno);
@@ -349,6 +352,73 @@ bool ParseInt(const char* text, int lo, int hi, int* out) {
   if (*text == '\0' || *end != '\0' || v < lo || v > hi) return false;
   *out = static_cast<int>(v);
   return true;
+}
+
+namespace {
+
+// A free TCP port on 127.0.0.1: bound with port 0, read, closed.
+int PickFreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+bool TcpConnects(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
+std::string MosquittoProcess::Start(const std::string& binary, const std::string& dir) {
+  dir_ = dir;
+  port_ = PickFreePort();
+  if (port_ == 0) return "no free TCP port on 127.0.0.1";
+  std::string conf = "# a Vigil benchmark's broker\n";
+  if (geteuid() == 0) conf += "user root\n";  // else mosquitto drops to the `mosquitto` user
+  conf +=
+      "persistence false\nlog_dest stdout\nlog_type error\nlog_type warning\nset_tcp_nodelay true\n"
+      "max_queued_messages 0\nallow_anonymous true\nlistener " +
+      std::to_string(port_) + " 127.0.0.1\n";
+  const std::string path = dir_ + "/mosquitto.conf";
+  if (!WriteText(path, conf, 0644)) return "cannot write " + path;
+  pid_ = Spawn({binary, "-c", path}, log_path());
+  if (pid_ < 0) return std::string("fork: ") + std::strerror(errno);
+  const int64_t deadline = MonotonicMs() + 10'000;
+  while (!TcpConnects(port_)) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return binary + " exited at start: " + LastLines(ReadText(log_path()).value_or(""), 5);
+    }
+    if (MonotonicMs() > deadline || g_interrupted.load()) {
+      Stop();
+      return binary + " did not take connections on port " + std::to_string(port_) + " within 10 s";
+    }
+    SleepMs(10);
+  }
+  return "";
+}
+
+void MosquittoProcess::Stop() {
+  if (pid_ > 0) Terminate(pid_, 5000);
+  pid_ = -1;
 }
 
 }  // namespace vigil::bench

@@ -93,6 +93,25 @@ class AgentRun {
 std::map<std::string, uint64_t> Drops(const std::optional<Json>& stats, const std::string& collector);
 
 // Figures for the report.
+// A Mosquitto broker for a benchmark: plain TCP on 127.0.0.1 and a free port, no persistence,
+// no limit on queued messages, errors and warnings logged to <dir>/mosquitto.log.
+class MosquittoProcess {
+ public:
+  ~MosquittoProcess() { Stop(); }
+  // Writes the config in `dir`, starts `binary` and waits (10 s at most) until its port takes
+  // connections. Empty on success, else why not.
+  std::string Start(const std::string& binary, const std::string& dir);
+  void Stop();
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  std::string log_path() const { return dir_ + "/mosquitto.log"; }
+
+ private:
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
 std::string Thousands(uint64_t v);  // 1234567 -> "1,234,567"
 std::string Fixed(double v, int decimals);
 void PrintTarget(const std::string& what, const std::string& figure, const char* verdict);

@@ -141,81 +141,7 @@ double Percentile(std::vector<double>& v, double p) {
 
 std::string LoadAverage() { return LastLines(ReadText("/proc/loadavg").value_or("?"), 1); }
 
-// ---- the broker (as in uplink_throughput.cpp) -------------------------------------------
-
-int PickFreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
-}
-
-bool TcpConnects(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  close(fd);
-  return ok;
-}
-
-class Broker {
- public:
-  ~Broker() { Stop(); }
-
-  std::string Start(const std::string& binary, const std::string& dir) {
-    dir_ = dir;
-    port_ = PickFreePort();
-    if (port_ == 0) return "no free TCP port on 127.0.0.1";
-    std::string conf = "# vigil-bench-hub-ingest\n";
-    if (geteuid() == 0) conf += "user root\n";
-    conf +=
-        "persistence false\nlog_dest stdout\nlog_type error\nlog_type warning\nset_tcp_nodelay true\n"
-        "max_queued_messages 0\nallow_anonymous true\nlistener " +
-        std::to_string(port_) + " 127.0.0.1\n";
-    const std::string path = dir_ + "/mosquitto.conf";
-    if (!WriteText(path, conf, 0644)) return "cannot write " + path;
-    pid_ = Spawn({binary, "-c", path}, log_path());
-    if (pid_ < 0) return std::string("fork: ") + std::strerror(errno);
-    const int64_t deadline = MonotonicMs() + 10'000;
-    while (!TcpConnects(port_)) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return binary + " exited at start: " + LastLines(ReadText(log_path()).value_or(""), 5);
-      }
-      if (MonotonicMs() > deadline || g_interrupted.load()) {
-        Stop();
-        return binary + " did not take connections on port " + std::to_string(port_) + " within 10 s";
-      }
-      SleepMs(10);
-    }
-    return "";
-  }
-  void Stop() {
-    if (pid_ > 0) Terminate(pid_, 5000);
-    pid_ = -1;
-  }
-  int port() const { return port_; }
-  pid_t pid() const { return pid_; }
-  std::string log_path() const { return dir_ + "/mosquitto.log"; }
-
- private:
-  std::string dir_;
-  int port_ = 0;
-  pid_t pid_ = -1;
-};
+// ---- the broker (bench_util.h: MosquittoProcess) -------------------------------------------
 
 double BrokerCpuSeconds(pid_t pid) {
   return static_cast<double>(CpuTicks(pid).value_or(0)) / static_cast<double>(sysconf(_SC_CLK_TCK));
@@ -637,7 +563,7 @@ int Main(int argc, char** argv) {
               Thousands(fleet.events).c_str(), MonotonicSeconds() - gen0);
   std::fflush(stdout);
 
-  Broker broker;
+  MosquittoProcess broker;
   if (std::string err = broker.Start(broker_bin, tmp); !err.empty()) {
     std::printf("hub ingest: cannot start the broker: %s\n", err.c_str());
     cleanup();

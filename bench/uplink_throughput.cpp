@@ -167,84 +167,7 @@ std::string FileSystemName(const std::string& path) {
 
 // ---- the broker -------------------------------------------------------------------------
 
-// A free TCP port on 127.0.0.1: bound with port 0, read, closed.
-int PickFreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
-}
-
-bool TcpConnects(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  close(fd);
-  return ok;
-}
-
-class Broker {
- public:
-  ~Broker() { Stop(); }
-
-  // Writes the config in `dir`, starts the broker and waits until its port takes connections.
-  // Empty on success, else why not.
-  std::string Start(const std::string& binary, const std::string& dir) {
-    dir_ = dir;
-    port_ = PickFreePort();
-    if (port_ == 0) return "no free TCP port on 127.0.0.1";
-    std::string conf = "# vigil-bench-uplink-throughput\n";
-    if (geteuid() == 0) conf += "user root\n";  // else mosquitto drops to the `mosquitto` user
-    conf +=
-        "persistence false\nlog_dest stdout\nlog_type error\nlog_type warning\nset_tcp_nodelay true\n"
-        "max_queued_messages 0\nallow_anonymous true\nlistener " +
-        std::to_string(port_) + " 127.0.0.1\n";
-    const std::string path = dir_ + "/mosquitto.conf";
-    if (!WriteText(path, conf, 0644)) return "cannot write " + path;
-    pid_ = Spawn({binary, "-c", path}, log_path());
-    if (pid_ < 0) return std::string("fork: ") + std::strerror(errno);
-    const int64_t deadline = MonotonicMs() + 10'000;
-    while (!TcpConnects(port_)) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return binary + " exited at start: " + LastLines(ReadText(log_path()).value_or(""), 5);
-      }
-      if (MonotonicMs() > deadline || g_interrupted.load()) {
-        Stop();
-        return binary + " did not take connections on port " + std::to_string(port_) + " within 10 s";
-      }
-      SleepMs(10);
-    }
-    return "";
-  }
-
-  void Stop() {
-    if (pid_ > 0) Terminate(pid_, 5000);
-    pid_ = -1;
-  }
-
-  int port() const { return port_; }
-  pid_t pid() const { return pid_; }
-  std::string log_path() const { return dir_ + "/mosquitto.log"; }
-
- private:
-  std::string dir_;
-  int port_ = 0;
-  pid_t pid_ = -1;
-};
+// bench_util.h: MosquittoProcess.
 
 // ---- events -----------------------------------------------------------------------------
 
@@ -836,7 +759,7 @@ int Main(int argc, char** argv) {
   if (auto load = ReadText("/proc/loadavg")) std::printf("   load average before: %s\n", LastLines(*load, 1).c_str());
   std::fflush(stdout);
 
-  Broker broker;
+  MosquittoProcess broker;
   if (std::string err = broker.Start(broker_bin, tmp); !err.empty()) {
     std::printf("uplink throughput: cannot start the broker: %s\n", err.c_str());
     cleanup();
