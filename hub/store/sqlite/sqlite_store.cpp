@@ -106,9 +106,6 @@ constexpr const char* kSetGroup = "UPDATE devices SET group_name = ?2 WHERE id =
 constexpr const char* kSetRevoked = "UPDATE devices SET revoked = ?2 WHERE id = ?1";
 constexpr const char* kMarkSilent =
     "UPDATE devices SET state = 'silent' WHERE state IN ('online', 'offline') AND last_seen < ?1 RETURNING id";
-constexpr const char* kDeviceColumns =
-    "SELECT d.id, d.state, d.group_name, d.agent_version, d.first_seen, d.last_seen, d.last_event, d.events, "
-    "d.min_seq, d.max_seq, d.revoked, s.data, d.reported FROM devices d LEFT JOIN system_info s ON s.device = d.id";
 constexpr const char* kAllDevices =
     "SELECT d.id, d.state, d.group_name, d.agent_version, d.first_seen, d.last_seen, d.last_event, d.events, "
     "d.min_seq, d.max_seq, d.revoked, s.data, d.reported FROM devices d LEFT JOIN system_info s ON s.device = d.id "
