@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <ctime>
+
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -93,6 +95,13 @@ class AgentRun {
 std::map<std::string, uint64_t> Drops(const std::optional<Json>& stats, const std::string& collector);
 
 // Figures for the report.
+// CPU seconds: of a clock (the calling thread's by default, or another thread's clock from
+// pthread_getcpuclockid), of this process (user + system), and of the whole machine (all cores,
+// from /proc/stat: user, nice, system, irq, softirq, steal; not idle nor iowait).
+double ThreadCpuSeconds(clockid_t clock = CLOCK_THREAD_CPUTIME_ID);
+double ProcessCpuSeconds();
+double MachineBusySeconds();
+
 // A Mosquitto broker for a benchmark: plain TCP on 127.0.0.1 and a free port, no persistence,
 // no limit on queued messages, errors and warnings logged to <dir>/mosquitto.log.
 class MosquittoProcess {

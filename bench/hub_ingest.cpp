@@ -108,29 +108,7 @@ constexpr int kFloodInflight = 4;  // the uplink's default max_inflight
 constexpr const char* kShareTopic = "$share/vigil-hub/vigil/v1/+/events";
 constexpr const char* kProbeDevice = "bench-probe";
 
-double ThreadCpuSeconds() {
-  timespec ts{};
-  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-double ProcessCpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto sec = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
-}
-
-// CPU time of the whole machine, all cores, from /proc/stat (not idle nor iowait).
-double MachineBusySeconds() {
-  auto text = ReadText("/proc/stat");
-  if (!text) return 0;
-  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  if (std::sscanf(text->c_str(), "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait,
-                  &irq, &softirq, &steal) < 4)
-    return 0;
-  return static_cast<double>(user + nice + system + irq + softirq + steal) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
+// bench_util.h: ThreadCpuSeconds, ProcessCpuSeconds, MachineBusySeconds.
 
 double Percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;

@@ -114,30 +114,7 @@ constexpr uint64_t kSpoolMaxBytes = uint64_t{1} << 30;
 constexpr const char* kDevice = "7f3a9c2e51b84d06a1e9c4b2d8f06e13";  // like an /etc/machine-id
 constexpr const char* kRawTopicSuffix = "raw";
 
-double ThreadCpuSeconds(clockid_t clock) {
-  timespec ts{};
-  if (clock_gettime(clock, &ts) != 0) return 0;
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-double ProcessCpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto sec = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
-}
-
-// CPU time of the whole machine, all cores, from /proc/stat: user, nice, system, irq, softirq,
-// steal (not idle nor iowait).
-double MachineBusySeconds() {
-  auto text = ReadText("/proc/stat");
-  if (!text) return 0;
-  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  if (std::sscanf(text->c_str(), "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait,
-                  &irq, &softirq, &steal) < 4)
-    return 0;
-  return static_cast<double>(user + nice + system + irq + softirq + steal) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
+// bench_util.h: ThreadCpuSeconds, ProcessCpuSeconds, MachineBusySeconds.
 
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
