@@ -1,7 +1,7 @@
 # Third-party libraries, one per job, all from Debian's packages:
 #   JSON nlohmann-json3-dev, YAML libyaml-cpp-dev, CLI libcli11-dev, logging libspdlog-dev,
 #   digests libmd-dev, the nftables header libnftables-dev (firewall collector),
-#   MQTT libmosquitto-dev, compression libzstd-dev,
+#   MQTT libmosquitto-dev, compression libzstd-dev, regular expressions libpcre2-dev (detection),
 #   tests libgtest-dev, benchmarks libbenchmark-dev. scripts/deps.sh installs them.
 # A library that is needed but missing stops the configure step with the package to install.
 
@@ -71,6 +71,17 @@ if(VIGIL_WITH_UPLINK OR VIGIL_BUILD_HUB)
   if(NOT VIGIL_LIBZSTD OR NOT VIGIL_LIBZSTD_INCLUDE)
     message(FATAL_ERROR "VIGIL_WITH_UPLINK and VIGIL_BUILD_HUB need zstd: install the Debian package libzstd-dev, "
                         "or configure with -DVIGIL_WITH_UPLINK=OFF -DVIGIL_BUILD_HUB=OFF")
+  endif()
+endif()
+
+# The detection engine (VIGIL_WITH_DETECT, and the hub, which runs the same rules): regular
+# expressions through PCRE2 (8-bit, JIT where the platform has it).
+if(VIGIL_WITH_DETECT OR VIGIL_BUILD_HUB)
+  find_library(VIGIL_PCRE2 pcre2-8)
+  find_path(VIGIL_PCRE2_INCLUDE pcre2.h)
+  if(NOT VIGIL_PCRE2 OR NOT VIGIL_PCRE2_INCLUDE)
+    message(FATAL_ERROR "VIGIL_WITH_DETECT and VIGIL_BUILD_HUB need PCRE2: install the Debian package libpcre2-dev, "
+                        "or configure with -DVIGIL_WITH_DETECT=OFF -DVIGIL_BUILD_HUB=OFF")
   endif()
 endif()
 

@@ -33,6 +33,8 @@ option(VIGIL_WITH_JOURNAL "Login collector: read the systemd journal (libsystemd
 option(VIGIL_WITH_UPLINK "Uplink to a hub: persistent spool, MQTT (libmosquitto, TLS) and zstd batches (--output mqtt://, mqtts://)" ${_vigil_default})
 option(VIGIL_WITH_EBPF "eBPF process and connection sources (CO-RE; needs clang, bpftool, libbpf and kernel BTF to build)" ${_vigil_default})
 
+option(VIGIL_WITH_DETECT "Detection engine: Sigma rules and correlations over events, named lists (PCRE2); vigil-agent rules check|test" ${_vigil_default})
+
 option(VIGIL_BUILD_HUB "The hub (vigil-hub): ingest, store (SQLite, PostgreSQL), enrollment, HTTP API; never part of a device build" ${_vigil_default})
 
 option(VIGIL_BUILD_TESTS "Build unit and integration tests (GoogleTest)" OFF)
