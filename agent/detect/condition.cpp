@@ -68,8 +68,8 @@ class Parser {
         toks_.push_back({Token::Kind::kRParen, text_.substr(i, 1), i + 1});
         ++i;
       } else if (c == '|') {
-        toks_.push_back({Token::Kind::kPipe, text_.substr(i, 1), i + 1});
-        ++i;
+        return Status::InvalidArgument("column " + std::to_string(i + 1) +
+                                       ": aggregations ('| count() ...') are not supported: write a correlation rule");
       } else if (IdentChar(c)) {
         size_t j = i;
         while (j < text_.size() && IdentChar(text_[j])) ++j;
