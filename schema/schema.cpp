@@ -518,6 +518,24 @@ bool TypeMatches(FieldType t, const Json& j) {
   return false;
 }
 
+// Where a value sits in the event: a chain of keys and indexes on the caller's stack, rendered
+// ("data.nics[0].mtu") only when a problem is reported, so a valid event costs no strings.
+struct Path {
+  static constexpr size_t kNoIndex = static_cast<size_t>(-1);
+  const Path* parent = nullptr;
+  std::string_view key;     // an object key, when index is kNoIndex
+  size_t index = kNoIndex;  // an array index
+
+  Path Key(std::string_view k) const { return Path{this, k, kNoIndex}; }
+  Path Index(size_t i) const { return Path{this, {}, i}; }
+  std::string Render() const {
+    if (parent == nullptr) return std::string(key);
+    std::string base = parent->Render();
+    if (index != kNoIndex) return base + "[" + std::to_string(index) + "]";
+    return KeyPath(base, key);
+  }
+};
+
 class Checker {
  public:
   explicit Checker(size_t max_errors) : max_(std::max<size_t>(max_errors, 1)) {}
@@ -525,6 +543,7 @@ class Checker {
   // True once a problem beyond the limit was found: checking stops there.
   bool full() const { return overflow_; }
 
+  void Add(const Path& path, std::string message) { Add(path.Render(), std::move(message)); }
   void Add(std::string path, std::string message) {
     if (errors_.size() >= max_) {
       overflow_ = true;
@@ -539,7 +558,7 @@ class Checker {
   }
 
   // `action`: the event's action, or nullptr when it is unknown (no action checks then).
-  void Value(const FieldSpec& spec, const Json& value, const std::string& path, const std::string* action) {
+  void Value(const FieldSpec& spec, const Json& value, const Path& path, const std::string* action) {
     if (!TypeMatches(spec.type, value)) {
       Add(path, "expected " + spec.TypeText() + ", got " + JsonTypeName(value));
       return;
@@ -557,21 +576,20 @@ class Checker {
         break;
       case FieldType::kArray:
         for (size_t i = 0; i < value.size() && !full(); ++i)
-          Value(spec.item(), value[i], path + "[" + std::to_string(i) + "]", action);
+          Value(spec.item(), value[i], path.Index(i), action);
         break;
       case FieldType::kMap:
         for (auto it = value.begin(); it != value.end() && !full(); ++it)
-          Value(spec.item(), it.value(), KeyPath(path, it.key()), action);
+          Value(spec.item(), it.value(), path.Key(it.key()), action);
         break;
       default:
         break;
     }
   }
 
-  void Object(const std::vector<FieldSpec>& fields, const Json& obj, const std::string& path,
-              const std::string* action) {
+  void Object(const std::vector<FieldSpec>& fields, const Json& obj, const Path& path, const std::string* action) {
     for (auto it = obj.begin(); it != obj.end() && !full(); ++it) {
-      const std::string where = KeyPath(path, it.key());
+      const Path where = path.Key(it.key());
       const FieldSpec* spec = FindField(fields, it.key());
       if (spec == nullptr) {
         Add(where, "unknown field");
@@ -587,15 +605,14 @@ class Checker {
   }
 
   // Required fields that are missing, and fields whose companions are missing.
-  void Presence(const std::vector<FieldSpec>& fields, const Json& obj, const std::string& path,
-                const std::string* action) {
+  void Presence(const std::vector<FieldSpec>& fields, const Json& obj, const Path& path, const std::string* action) {
     for (const FieldSpec& f : fields) {
       const bool present = obj.contains(f.name);
       if (!present && f.required && (f.actions.empty() || (action != nullptr && OnAction(f, *action))))
-        Add(JoinPath(path, f.name), "missing required field");
+        Add(path.Key(f.name), "missing required field");
       if (present) {
         for (const std::string& r : f.requires_fields) {
-          if (!obj.contains(r)) Add(JoinPath(path, r), "missing (required with '" + f.name + "')");
+          if (!obj.contains(r)) Add(path.Key(r), "missing (required with '" + f.name + "')");
         }
       }
     }
@@ -689,8 +706,9 @@ std::vector<ValidationError> Schema::Check(const Json& event, size_t max_errors)
     c.Add("", "expected a JSON object, got " + JsonTypeName(event));
     return std::move(c).Finish();
   }
+  const Path root;
   for (auto it = event.begin(); it != event.end() && !c.full(); ++it) {
-    const std::string where = KeyPath("", it.key());
+    const Path where = root.Key(it.key());
     const FieldSpec* spec = FindField(envelope_, it.key());
     if (spec == nullptr) {
       c.Add(where, "unknown field");
@@ -700,7 +718,7 @@ std::vector<ValidationError> Schema::Check(const Json& event, size_t max_errors)
       c.Value(*spec, it.value(), where, nullptr);
     }
   }
-  c.Presence(envelope_, event, "", nullptr);
+  c.Presence(envelope_, event, root, nullptr);
 
   if (auto v = event.find("v"); v != event.end() && v->is_number_integer() && *v != Json(version_))
     c.Add("v", "schema version " + Dump(*v) + ", but this schema is version " + std::to_string(version_));
@@ -713,8 +731,11 @@ std::vector<ValidationError> Schema::Check(const Json& event, size_t max_errors)
     return std::move(c).Finish();
   }
 
-  std::vector<std::string> action_names;
-  for (const ActionSpec& a : type->actions) action_names.push_back(a.name);
+  auto action_names = [&] {  // only on an error
+    std::vector<std::string> names;
+    for (const ActionSpec& a : type->actions) names.push_back(a.name);
+    return Join(names, ", ");
+  };
   const std::string* action = nullptr;
   static const std::string kNoAction;
   auto action_it = event.find("action");
@@ -724,19 +745,19 @@ std::vector<ValidationError> Schema::Check(const Json& event, size_t max_errors)
     else
       action = &kNoAction;
   } else if (action_it == event.end()) {
-    c.Add("action", "missing: type '" + type->name + "' needs one of " + Join(action_names, ", "));
+    c.Add("action", "missing: type '" + type->name + "' needs one of " + action_names());
   } else if (action_it->is_string()) {
     const std::string& name = action_it->get_ref<const std::string&>();
     if (type->FindAction(name) == nullptr) {
       c.Add("action",
-            Dump(*action_it) + " is not an action of type '" + type->name + "' (" + Join(action_names, ", ") + ")");
+            Dump(*action_it) + " is not an action of type '" + type->name + "' (" + action_names() + ")");
     } else {
       action = &name;
     }
   }
 
   if (auto data = event.find("data"); data != event.end() && data->is_object())
-    c.Object(type->fields, *data, "data", action);
+    c.Object(type->fields, *data, root.Key("data"), action);
   return std::move(c).Finish();
 }
 

@@ -365,17 +365,18 @@ Result<DecodedBatch> Validate(Json& j, DecodedBatch batch) {
   seqs.reserve(events->size());
   for (size_t i = 0; i < events->size(); ++i) {
     const Json& e = (*events)[i];
-    const std::string where = "events[" + std::to_string(i) + "]: ";
-    if (!e.is_object()) return Status::InvalidArgument("batch: " + where + "not an object");
-    Result<uint64_t> seq = UnsignedAt(e, "seq", where);
-    if (!seq.ok()) return seq.status();
+    auto where = [i] { return "events[" + std::to_string(i) + "]: "; };  // only on an error
+    if (!e.is_object()) return Status::InvalidArgument("batch: " + where() + "not an object");
+    auto seq_it = e.find("seq");
+    if (seq_it == e.end() || !seq_it->is_number_unsigned()) return UnsignedAt(e, "seq", where()).status();
+    const uint64_t seq = seq_it->get<uint64_t>();
     if (auto dev = e.find("device"); dev != e.end()) {
       if (!dev->is_string() || dev->get_ref<const std::string&>() != batch.device)
-        return Status::InvalidArgument("batch: " + where + "device " + Brief(*dev) + " is not the batch's");
+        return Status::InvalidArgument("batch: " + where() + "device " + Brief(*dev) + " is not the batch's");
     }
-    seqs.emplace_back(*seq, i);
-    lowest = std::min(lowest, *seq);
-    highest = std::max(highest, *seq);
+    seqs.emplace_back(seq, i);
+    lowest = std::min(lowest, seq);
+    highest = std::max(highest, seq);
   }
   std::sort(seqs.begin(), seqs.end());
   for (size_t k = 1; k < seqs.size(); ++k) {

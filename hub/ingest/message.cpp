@@ -78,12 +78,14 @@ std::variant<DecodedEvents, Rejection> DecodeEventsMessage(std::string_view devi
   for (size_t i = 0; i < batch->events.size(); ++i) {
     const Json& e = batch->events[i];
     // DecodeBatch checked seq, and device where present; the schema requires every envelope key.
-    std::string where = "event " + std::to_string(i) + " (seq " + std::to_string(e["seq"].get<uint64_t>()) + ")";
+    auto where = [&] {  // only on an error
+      return "event " + std::to_string(i) + " (seq " + std::to_string(e["seq"].get<uint64_t>()) + ")";
+    };
     auto it = e.find("device");
     if (it == e.end() || !it->is_string() || it->get_ref<const std::string&>() != device)
-      return Rejection{kRejectIdentity, where + ": its device is not the topic's '" + std::string(device) + "'"};
+      return Rejection{kRejectIdentity, where() + ": its device is not the topic's '" + std::string(device) + "'"};
     if (Status s = schema.Validate(e); !s.ok())
-      return Rejection{kRejectSchema, where + ": " + std::string(s.message())};
+      return Rejection{kRejectSchema, where() + ": " + std::string(s.message())};
     EventRow row;
     row.device = out.rows.device;
     row.seq = e["seq"].get<uint64_t>();
@@ -93,7 +95,7 @@ std::variant<DecodedEvents, Rejection> DecodeEventsMessage(std::string_view devi
     row.priority = e["priority"].get<std::string>();
     if (auto c = e.find("count"); c != e.end()) {
       if (!c->is_number_unsigned() || c->get<uint64_t>() == 0 || c->get<uint64_t>() > UINT32_MAX)
-        return Rejection{kRejectSchema, where + ": count: expected a positive integer below 2^32"};
+        return Rejection{kRejectSchema, where() + ": count: expected a positive integer below 2^32"};
       row.count = c->get<uint32_t>();
     }
     row.json = e.dump(-1, ' ', false, Json::error_handler_t::replace);
