@@ -69,6 +69,7 @@ TEST_F(FilesCollectorTest, ReportsAnEditAfterTheCoalescingWindow) {
   ASSERT_TRUE(WaitWatched("/etc"));
   env_.SetFile("/etc/init.d/evil", "#!/bin/sh\n");
   ASSERT_TRUE(watcher_->Push("/etc/init.d", WatchEvent::kCreate, "evil"));
+  ASSERT_TRUE(watcher_->WaitConsumed(5s));
   // The manual clock stands still: nothing until the window has passed on it.
   bus_.PopAll(&got_, 200ms);
   EXPECT_TRUE(got_.empty());

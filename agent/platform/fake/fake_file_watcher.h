@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -55,6 +56,12 @@ class FakeFileWatcher : public FileWatcher {
     for (const auto& [path, wd] : by_path_) out.push_back(path);
     return out;
   }
+  // Waits until every notification pushed so far was taken by Read and the reader came back
+  // for more, so that it has dealt with them; false after `timeout`.
+  bool WaitConsumed(std::chrono::milliseconds timeout) {
+    std::unique_lock l(mu_);
+    return cv_.wait_for(l, timeout, [&] { return queue_.empty() && reads_ > last_taking_read_; });
+  }
   bool IsWatched(const std::string& dir) const {
     std::lock_guard l(mu_);
     return by_path_.count(dir) > 0;
@@ -89,8 +96,11 @@ class FakeFileWatcher : public FileWatcher {
 
   Status Read(int timeout_ms, std::vector<WatchEvent>* out) override {
     std::unique_lock l(mu_);
+    const uint64_t this_read = ++reads_;
+    cv_.notify_all();
     cv_.wait_for(l, std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms),
                  [&] { return interrupted_ || !queue_.empty() || !error_.ok(); });
+    if (!queue_.empty()) last_taking_read_ = this_read;
     while (!queue_.empty()) {
       out->push_back(std::move(queue_.front()));
       queue_.pop_front();
@@ -115,6 +125,8 @@ class FakeFileWatcher : public FileWatcher {
   Status error_;
   bool interrupted_ = false;
   int next_wd_ = 1;
+  uint64_t reads_ = 0;             // Read calls begun
+  uint64_t last_taking_read_ = 0;  // the last of them that took notifications
 };
 
 }  // namespace vigil
