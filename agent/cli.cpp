@@ -22,6 +22,10 @@
 #include "agent/uplink/uplink_config.h"
 #endif
 
+#ifdef VIGIL_WITH_DETECT
+#include "agent/rules_cli.h"
+#endif
+
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.0.0"
 #endif
@@ -319,6 +323,9 @@ int RunCli(int argc, char** argv) {
   config->add_option("--set", check_overrides, "With --check: apply KEY=VALUE overrides too");
 
   CLI::App* version = app.add_subcommand("version", "Print the version and the compiled-in collectors");
+#ifdef VIGIL_WITH_DETECT
+  RulesCommand rules(app);
+#endif
 
   try {
     app.parse(argc, argv);
@@ -336,6 +343,9 @@ int RunCli(int argc, char** argv) {
     }
     return CmdRun(schema, src, output_flag, duration_s);
   }
+#ifdef VIGIL_WITH_DETECT
+  if (rules.parsed()) return rules.Run();
+#endif
   if (config->parsed()) return CmdConfig(schema, print_defaults, print_reference, check, check_overrides);
   if (version->parsed()) {
     std::printf("vigil-agent %s\ncollectors:", VIGIL_VERSION);

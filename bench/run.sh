@@ -5,6 +5,8 @@
 #   3. event path   (vigil-bench-event-path)  per-event CPU of build, aggregate, serialise
 #   4. volume       (vigil-bench-volume)      bytes of a busy period's events, raw vs aggregated
 #   5. conn storm   (vigil-bench-conn-storm)  conn/s with no agent, network.mode ebpf and sock_diag
+#   5b. detection   (vigil-bench-detect)      events/s with ~150 Sigma rules on one core; correlation state
+#      per group (exists only in builds with VIGIL_WITH_DETECT; skipped, with a note, when not built)
 #   6. uplink throughput (vigil-bench-uplink-throughput)  events/s spool -> uplink -> mosquitto -> subscriber
 #   7. uplink wire bytes (vigil-bench-uplink-wire-bytes)  bytes per exec-storm event on the wire vs JSON Lines
 #      (6 and 7 exist only in builds with VIGIL_WITH_UPLINK; skipped, with a note, when not built)
@@ -75,6 +77,12 @@ echo
 "$bench_dir/vigil-bench-volume" --agent "$agent" --seconds "${VOLUME_SECONDS:-600}" || status=1
 echo
 "$bench_dir/vigil-bench-conn-storm" --agent "$agent" --seconds "${CONN_STORM_SECONDS:-10}" || status=1
+echo
+if [ -x "$bench_dir/vigil-bench-detect" ]; then
+  "$bench_dir/vigil-bench-detect" --benchmark_min_time=0.5 --benchmark_color=false 2>&1 || status=1
+else
+  echo "detection benchmark: not built (VIGIL_WITH_DETECT is off in this build); skipped"
+fi
 echo
 if [ -x "$bench_dir/vigil-bench-uplink-throughput" ]; then
   "$bench_dir/vigil-bench-uplink-throughput" --events "${UPLINK_EVENTS:-200000}" || status=1

@@ -176,3 +176,13 @@ class Engine {
 };
 
 }  // namespace vigil::detect
+
+namespace vigil::detect {
+
+// The field mapping tables of docs/rules.md, generated from the schema: each Sigma log source
+// with its Vigil event types and the Sigma taxonomy fields they carry (with the Vigil key
+// each maps to), then the `product: vigil` categories and services. A test checks that
+// docs/rules.md contains this text.
+std::string FieldMappingMarkdown(const schema::Schema& schema);
+
+}  // namespace vigil::detect

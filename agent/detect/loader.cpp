@@ -1141,3 +1141,64 @@ std::vector<RuleInfo> RuleSet::Rules() const {
 }
 
 }  // namespace vigil::detect
+
+namespace vigil::detect {
+namespace {
+
+void SigmaFields(const std::vector<schema::FieldSpec>& fields, const std::string& prefix,
+                 std::vector<std::pair<std::string, std::string>>* out) {
+  for (const auto& f : fields) {
+    if (!f.sigma.empty()) out->emplace_back(f.sigma, prefix + f.name);
+    if (f.type == schema::FieldType::kObject) SigmaFields(f.fields, prefix + f.name + ".", out);
+  }
+}
+
+}  // namespace
+
+std::string FieldMappingMarkdown(const schema::Schema& schema) {
+  // Log source text -> ("type/action" list, fields).
+  std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::pair<std::string, std::string>>>> by_ls;
+  std::vector<std::string> order;
+  for (const auto& t : schema.types()) {
+    auto add = [&](const schema::LogSource& ls, const std::string& target) {
+      if (ls.empty()) return;
+      std::string key = ls.ToString();
+      if (!by_ls.count(key)) {
+        order.push_back(key);
+        SigmaFields(t.fields, "", &by_ls[key].second);
+      }
+      by_ls[key].first.push_back(target);
+    };
+    if (t.actions.empty()) add(t.sigma_logsource, t.name);
+    for (const auto& a : t.actions)
+      add(a.sigma_logsource.empty() ? t.sigma_logsource : a.sigma_logsource, t.name + "/" + a.name);
+  }
+  std::string out;
+  out += "| Sigma log source | Vigil events (type/action) | Sigma field | Vigil field under `data` |\n";
+  out += "|---|---|---|---|\n";
+  for (const auto& key : order) {
+    const auto& [targets, fields] = by_ls[key];
+    std::string t;
+    for (const auto& x : targets) t += (t.empty() ? "" : ", ") + ("`" + x + "`");
+    if (fields.empty()) {
+      out += "| `" + key + "` | " + t + " | | |\n";
+      continue;
+    }
+    bool first = true;
+    for (const auto& [sigma, path] : fields) {
+      out += "| " + (first ? "`" + key + "`" : std::string()) + " | " + (first ? t : std::string()) + " | " + sigma +
+             " | `" + path + "` |\n";
+      first = false;
+    }
+  }
+  out += "\nVigil's own log sources (`product: vigil`):\n\n";
+  out += "| category (event type) | service (action) |\n|---|---|\n";
+  for (const auto& t : schema.types()) {
+    std::string acts;
+    for (const auto& a : t.actions) acts += (acts.empty() ? "" : ", ") + ("`" + a.name + "`");
+    out += "| `" + t.name + "` | " + (acts.empty() ? std::string("(none: leave `service` out)") : acts) + " |\n";
+  }
+  return out;
+}
+
+}  // namespace vigil::detect
