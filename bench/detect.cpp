@@ -71,7 +71,7 @@ const Hand kHandRules[] = {
     {kProc, "  sel:\n    ParentImage|endswith: [/apache2, /httpd, /nginx, /lighttpd, /php-fpm]\n    Image|endswith: [/sh, /bash, /dash, /busybox]\n  condition: sel\n"},
     {kProc, "  sel:\n    Image|endswith: [/python, /python3, /perl, /ruby, /php]\n    CommandLine|contains|all: [socket, connect, exec]\n  condition: sel\n"},
     {kProc, "  sel:\n    Image|endswith: /ssh\n    CommandLine|contains: [' -R ', ' -L ', ' -D ']\n    CommandLine|re: '-[RLD]\\s*\\d+'\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: /socat\n    CommandLine|contains: [exec:, tcp-listen, openssl-connect]\n  condition: sel\n"},
+    {kProc, "  sel:\n    Image|endswith: /socat\n    CommandLine|contains: ['exec:', tcp-listen, openssl-connect]\n  condition: sel\n"},
     {kProc, "  sel:\n    CommandLine|contains: [/etc/shadow, /etc/gshadow]\n  filter:\n    Image|endswith: [/passwd, /chage, /unix_chkpwd]\n  condition: sel and not filter\n"},
     {kProc, "  sel:\n    Image|endswith: /crontab\n    CommandLine|contains: [' -r', '/tmp/']\n  condition: sel\n"},
     {kProc, "  sel:\n    Image|endswith: [/nmap, /masscan, /zmap, /hydra, /medusa, /john, /hashcat]\n  condition: sel\n"},
@@ -115,6 +115,13 @@ const char* kFlags[] = {"--output-document", "-O /tmp/", "--no-check-certificate
                         "-o bind", "-l /tmp/", "link set", " add default", "-j ACCEPT",
                         "-w /tmp/", "-p $(pidof", "-9 -1", "-r", "now + 1 minute"};
 
+// A YAML single-quoted scalar.
+std::string Q(const std::string& v) {
+  std::string out = "'";
+  for (char c : v) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
 std::string Rule(int i, const char* logsource, const std::string& detection, const char* level = "medium") {
   return "title: Bench rule " + std::to_string(i) + "\nid: bench-" + std::to_string(i) + "\nstatus: test\nlevel: " +
          level + "\ntags: [attack.execution, attack.t1059.004]\nlogsource: " + logsource + "\ndetection:\n" + detection +
@@ -124,30 +131,35 @@ std::string Rule(int i, const char* logsource, const std::string& detection, con
 std::vector<detect::RuleSource> BenchRules() {
   std::string text;
   int n = 0;
-  for (const Hand& h : kHandRules) text += (n ? "---\n" : "") + Rule(n++, h.logsource, h.detection);
+  for (const Hand& h : kHandRules) {
+    if (n > 0) text += "---\n";
+    text += Rule(n, h.logsource, h.detection);
+    ++n;
+  }
   // 100 generated rules of the commonest public shapes.
   for (int i = 0; i < 100; ++i) {
     const char* tool = kTools[i % std::size(kTools)];
     const char* f1 = kFlags[i % std::size(kFlags)];
     const char* f2 = kFlags[(i * 7 + 3) % std::size(kFlags)];
     std::string det;
+    const std::string t = tool;
     switch (i % 4) {
       case 0:
-        det = std::string("  selection:\n    Image|endswith: '/") + tool + "'\n    CommandLine|contains:\n      - '" + f1 +
-              "'\n      - '" + f2 + "'\n  condition: selection\n";
+        det = "  selection:\n    Image|endswith: " + Q("/" + t) + "\n    CommandLine|contains:\n      - " + Q(f1) +
+              "\n      - " + Q(f2) + "\n  condition: selection\n";
         break;
       case 1:
-        det = std::string("  selection_img:\n    - Image|endswith: '/") + tool + "'\n    - CommandLine|startswith: '" +
-              tool + " '\n  selection_cli:\n    CommandLine|contains|all:\n      - '" + f1 + "'\n      - '" + f2 +
-              "'\n  filter_main:\n    User: nobody\n  condition: all of selection_* and not 1 of filter_*\n";
+        det = "  selection_img:\n    - Image|endswith: " + Q("/" + t) + "\n    - CommandLine|startswith: " + Q(t + " ") +
+              "\n  selection_cli:\n    CommandLine|contains|all:\n      - " + Q(f1) + "\n      - " + Q(f2) +
+              "\n  filter_main:\n    User: nobody\n  condition: all of selection_* and not 1 of filter_*\n";
         break;
       case 2:
-        det = std::string("  selection:\n    ParentImage|endswith: '/") + tool +
-              "'\n    Image|endswith: ['/sh', '/bash']\n    CommandLine|contains: '" + f1 + "'\n  condition: selection\n";
+        det = "  selection:\n    ParentImage|endswith: " + Q("/" + t) +
+              "\n    Image|endswith: ['/sh', '/bash']\n    CommandLine|contains: " + Q(f1) + "\n  condition: selection\n";
         break;
       default:
-        det = std::string("  selection:\n    Image|endswith: '/") + tool + "'\n    CommandLine|re: '" + tool +
-              "\\s+.*(\\-\\-[a-z]+=\\S+|/tmp/\\S+)\\s+" + std::to_string(i) + "'\n  condition: selection\n";
+        det = "  selection:\n    Image|endswith: " + Q("/" + t) + "\n    CommandLine|re: " +
+              Q(t + "\\s+.*(\\-\\-[a-z]+=\\S+|/tmp/\\S+)\\s+" + std::to_string(i)) + "\n  condition: selection\n";
     }
     text += "---\n" + Rule(n++, kProc, det);
   }
