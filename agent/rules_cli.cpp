@@ -57,12 +57,12 @@ RulesCommand::RulesCommand(CLI::App& app) {
       ->check(CLI::ExistingDirectory);
   test_ = rules_->add_subcommand("test", "Run rules over recorded events (JSON Lines) and print the alerts");
   test_->add_option("paths", paths_, "Rule files or directories (searched for .yml and .yaml)")->required();
-  test_->add_option("--events", events_, "JSON Lines file of events as the agent writes them ('-': stdin)")
-      ->required();
+  test_->add_option("--events", events_, "JSON Lines file of events as the agent writes them ('-': stdin)")->required();
   test_->add_option("--lists", lists_dir_, "Directory of named lists for %name% placeholders")
       ->check(CLI::ExistingDirectory);
-  test_->add_option("--suppress-ms", suppress_ms_,
-                    "Suppress repeated alerts of one rule and group within this time (0: off)")
+  test_
+      ->add_option("--suppress-ms", suppress_ms_,
+                   "Suppress repeated alerts of one rule and group within this time (0: off)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
 }

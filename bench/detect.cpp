@@ -20,8 +20,11 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
+#include <new>
 #include <random>
 #include <string>
 #include <vector>
@@ -30,6 +33,17 @@
 
 #include "agent/core/event.h"
 #include "agent/detect/detect.h"
+
+// Every operator new is counted, to show that evaluation does not allocate per event.
+std::atomic<uint64_t> g_news{0};
+
+void* operator new(size_t n) {
+  g_news.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -51,69 +65,155 @@ constexpr const char* kLogin = "{product: vigil, category: login, service: failu
 
 const Hand kHandRules[] = {
     {kProc, "  sel:\n    CommandLine|contains|all: [' -i ', '/dev/tcp/']\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: [/nc, /ncat, /netcat]\n    CommandLine|contains: [' -e ', ' -c ']\n  condition: sel\n"},
-    {kProc, "  sel:\n    CommandLine|contains: ['stratum+tcp://', 'stratum+ssl://', 'stratum2+tcp://']\n  condition: sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: [/nc, /ncat, /netcat]\n    CommandLine|contains: [' -e ', ' -c ']\n  condition: "
+     "sel\n"},
+    {kProc,
+     "  sel:\n    CommandLine|contains: ['stratum+tcp://', 'stratum+ssl://', 'stratum2+tcp://']\n  condition: sel\n"},
     {kProc, "  sel:\n    CommandLine|contains: ['--donate-level', '--cpu-priority', '--nicehash']\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: [/xmrig, /xmr-stak, /minerd, /cpuminer, /ccminer, /ethminer, /cgminer]\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|startswith: [/tmp/, /dev/shm/, /var/tmp/, /run/user/]\n  filter:\n    Image|startswith: /tmp/systemd-private\n  condition: sel and not filter\n"},
-    {kProc, "  sel:\n    Image|endswith: [/rm, /shred, /truncate]\n    CommandLine|contains: [.bash_history, .zsh_history, .ash_history]\n  condition: sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: [/xmrig, /xmr-stak, /minerd, /cpuminer, /ccminer, /ethminer, /cgminer]\n  condition: "
+     "sel\n"},
+    {kProc,
+     "  sel:\n    Image|startswith: [/tmp/, /dev/shm/, /var/tmp/, /run/user/]\n  filter:\n    Image|startswith: "
+     "/tmp/systemd-private\n  condition: sel and not filter\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: [/rm, /shred, /truncate]\n    CommandLine|contains: [.bash_history, .zsh_history, "
+     ".ash_history]\n  condition: sel\n"},
     {kProc, "  sel:\n    CommandLine|contains: ['history -c', 'unset HISTFILE', 'HISTFILESIZE=0']\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: [/iptables, /nft, /ufw]\n    CommandLine|contains: [' -F', ' flush', ' disable', 'policy accept']\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: /systemctl\n    CommandLine|contains: [stop auditd, disable auditd, stop firewalld, stop apparmor]\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: [/useradd, /adduser, /usermod]\n    CommandLine|contains: [' -o ', ' -u 0', ' -G root', ' -G sudo']\n  condition: sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: [/iptables, /nft, /ufw]\n    CommandLine|contains: [' -F', ' flush', ' disable', "
+     "'policy accept']\n  condition: sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: /systemctl\n    CommandLine|contains: [stop auditd, disable auditd, stop firewalld, "
+     "stop apparmor]\n  condition: sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: [/useradd, /adduser, /usermod]\n    CommandLine|contains: [' -o ', ' -u 0', ' -G "
+     "root', ' -G sudo']\n  condition: sel\n"},
     {kProc, "  sel:\n    Image|endswith: /nohup\n    CommandLine|contains: [/tmp/, /dev/shm/]\n  condition: sel\n"},
-    {kProc, "  dl:\n    CommandLine|contains: [wget , curl ]\n  run:\n    CommandLine|contains: ['| sh', '| bash', '|sh', '|bash', '; chmod +x']\n  condition: dl and run\n"},
-    {kProc, "  sel:\n    CommandLine|re: '(base64\\s+(-d|--decode)|openssl\\s+enc\\s+-d).*\\|\\s*(ba|da|z)?sh'\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: /chmod\n    CommandLine|contains: ['777 /tmp/', '+x /tmp/', '777 /dev/shm/', '+x /dev/shm/']\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: [/insmod, /modprobe]\n    CommandLine|contains: [/tmp/, /dev/shm/, .ko]\n  filter:\n    User: root\n    ParentImage|endswith: /systemd-modules-load\n  condition: sel and not filter\n"},
+    {kProc,
+     "  dl:\n    CommandLine|contains: [wget , curl ]\n  run:\n    CommandLine|contains: ['| sh', '| bash', '|sh', "
+     "'|bash', '; chmod +x']\n  condition: dl and run\n"},
+    {kProc,
+     "  sel:\n    CommandLine|re: '(base64\\s+(-d|--decode)|openssl\\s+enc\\s+-d).*\\|\\s*(ba|da|z)?sh'\n  condition: "
+     "sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: /chmod\n    CommandLine|contains: ['777 /tmp/', '+x /tmp/', '777 /dev/shm/', '+x "
+     "/dev/shm/']\n  condition: sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: [/insmod, /modprobe]\n    CommandLine|contains: [/tmp/, /dev/shm/, .ko]\n  filter:\n "
+     "   User: root\n    ParentImage|endswith: /systemd-modules-load\n  condition: sel and not filter\n"},
     {kProc, "  sel:\n    CommandLine|contains: [/dev/watchdog]\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: [/tftp, /ftpget, /busybox]\n    CommandLine|contains: [' get ', ' -g ', ' ftpget ']\n  condition: sel\n"},
-    {kProc, "  sel:\n    ParentImage|endswith: [/apache2, /httpd, /nginx, /lighttpd, /php-fpm]\n    Image|endswith: [/sh, /bash, /dash, /busybox]\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: [/python, /python3, /perl, /ruby, /php]\n    CommandLine|contains|all: [socket, connect, exec]\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: /ssh\n    CommandLine|contains: [' -R ', ' -L ', ' -D ']\n    CommandLine|re: '-[RLD]\\s*\\d+'\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: /socat\n    CommandLine|contains: ['exec:', tcp-listen, openssl-connect]\n  condition: sel\n"},
-    {kProc, "  sel:\n    CommandLine|contains: [/etc/shadow, /etc/gshadow]\n  filter:\n    Image|endswith: [/passwd, /chage, /unix_chkpwd]\n  condition: sel and not filter\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: [/tftp, /ftpget, /busybox]\n    CommandLine|contains: [' get ', ' -g ', ' ftpget "
+     "']\n  condition: sel\n"},
+    {kProc,
+     "  sel:\n    ParentImage|endswith: [/apache2, /httpd, /nginx, /lighttpd, /php-fpm]\n    Image|endswith: [/sh, "
+     "/bash, /dash, /busybox]\n  condition: sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: [/python, /python3, /perl, /ruby, /php]\n    CommandLine|contains|all: [socket, "
+     "connect, exec]\n  condition: sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: /ssh\n    CommandLine|contains: [' -R ', ' -L ', ' -D ']\n    CommandLine|re: "
+     "'-[RLD]\\s*\\d+'\n  condition: sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: /socat\n    CommandLine|contains: ['exec:', tcp-listen, openssl-connect]\n  "
+     "condition: sel\n"},
+    {kProc,
+     "  sel:\n    CommandLine|contains: [/etc/shadow, /etc/gshadow]\n  filter:\n    Image|endswith: [/passwd, /chage, "
+     "/unix_chkpwd]\n  condition: sel and not filter\n"},
     {kProc, "  sel:\n    Image|endswith: /crontab\n    CommandLine|contains: [' -r', '/tmp/']\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: [/nmap, /masscan, /zmap, /hydra, /medusa, /john, /hashcat]\n  condition: sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: [/nmap, /masscan, /zmap, /hydra, /medusa, /john, /hashcat]\n  condition: sel\n"},
     {kProc, "  sel:\n    CommandLine|contains: [LD_PRELOAD=, /etc/ld.so.preload]\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: [/dd]\n    CommandLine|contains: [if=/dev/mem, if=/dev/kmem, of=/dev/sda, of=/dev/mmcblk]\n  condition: sel\n"},
-    {kProc, "  sel:\n    CommandLine|contains: [echo 0 > /proc/sys/kernel/randomize_va_space, 'kernel.randomize_va_space=0']\n  condition: sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: [/dd]\n    CommandLine|contains: [if=/dev/mem, if=/dev/kmem, of=/dev/sda, "
+     "of=/dev/mmcblk]\n  condition: sel\n"},
+    {kProc,
+     "  sel:\n    CommandLine|contains: [echo 0 > /proc/sys/kernel/randomize_va_space, "
+     "'kernel.randomize_va_space=0']\n  condition: sel\n"},
     {kProc, "  sel:\n    Image|endswith: /setenforce\n    CommandLine|contains: ' 0'\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: [/wget, /curl]\n    CommandLine|re: 'https?://\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}'\n  condition: sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: [/wget, /curl]\n    CommandLine|re: "
+     "'https?://\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}'\n  condition: sel\n"},
     {kProc, "  keywords:\n    - 'xmrig'\n    - 'kdevtmpfsi'\n    - 'kinsing'\n  condition: keywords\n"},
-    {kProc, "  sel_img:\n    Image|contains: /.\n  sel_dir:\n    Image|startswith: [/tmp/, /var/tmp/, /dev/shm/]\n  condition: all of sel_*\n"},
+    {kProc,
+     "  sel_img:\n    Image|contains: /.\n  sel_dir:\n    Image|startswith: [/tmp/, /var/tmp/, /dev/shm/]\n  "
+     "condition: all of sel_*\n"},
     {kProc, "  sel:\n    Image|endswith: ' (deleted)'\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: [/base64, /xxd]\n    CommandLine|contains: [/etc/passwd, /etc/shadow, id_rsa]\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: /tar\n    CommandLine|contains|all: [--checkpoint=, --checkpoint-action=exec]\n  condition: sel\n"},
-    {kProc, "  sel:\n    Image|endswith: /find\n    CommandLine|contains: [' -exec /bin/sh', ' -exec sh', -perm -4000, -perm -u=s]\n  condition: sel\n"},
-    {kNet, "  sel:\n    Initiated: 'true'\n    DestinationPort: [3333, 3334, 3335, 3336, 4444, 5555, 7777, 8888, 9999, 14433, 14444, 45560, 45700]\n  condition: sel\n"},
-    {kNet, "  sel:\n    Initiated: 'true'\n    DestinationPort: [23, 2323]\n  filter:\n    DestinationIp|cidr: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]\n  condition: sel and not filter\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: [/base64, /xxd]\n    CommandLine|contains: [/etc/passwd, /etc/shadow, id_rsa]\n  "
+     "condition: sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: /tar\n    CommandLine|contains|all: [--checkpoint=, --checkpoint-action=exec]\n  "
+     "condition: sel\n"},
+    {kProc,
+     "  sel:\n    Image|endswith: /find\n    CommandLine|contains: [' -exec /bin/sh', ' -exec sh', -perm -4000, -perm "
+     "-u=s]\n  condition: sel\n"},
+    {kNet,
+     "  sel:\n    Initiated: 'true'\n    DestinationPort: [3333, 3334, 3335, 3336, 4444, 5555, 7777, 8888, 9999, "
+     "14433, 14444, 45560, 45700]\n  condition: sel\n"},
+    {kNet,
+     "  sel:\n    Initiated: 'true'\n    DestinationPort: [23, 2323]\n  filter:\n    DestinationIp|cidr: [10.0.0.0/8, "
+     "172.16.0.0/12, 192.168.0.0/16]\n  condition: sel and not filter\n"},
     {kNet, "  sel:\n    Image|startswith: [/tmp/, /dev/shm/, /var/tmp/]\n    Initiated: 'true'\n  condition: sel\n"},
-    {kNet, "  sel:\n    Image|endswith: [/bash, /sh, /dash, /python3, /perl]\n    Initiated: 'true'\n    DestinationPort|gt: 1023\n  condition: sel\n"},
+    {kNet,
+     "  sel:\n    Image|endswith: [/bash, /sh, /dash, /python3, /perl]\n    Initiated: 'true'\n    DestinationPort|gt: "
+     "1023\n  condition: sel\n"},
     {kNet, "  sel:\n    DestinationIp|cidr: [198.51.100.0/24, 203.0.113.0/24, 2001:db8:dead::/48]\n  condition: sel\n"},
     {kNet, "  sel:\n    Initiated: 'false'\n    SourcePort: [23, 2323, 48101]\n  condition: sel\n"},
     {kNet, "  sel:\n    Image|endswith: [/ssh, /sshd]\n    DestinationPort: [1080, 9050, 9150]\n  condition: sel\n"},
-    {kFile, "  sel:\n    TargetFilename|startswith: [/etc/cron.d/, /etc/cron.daily/, /var/spool/cron/]\n  condition: sel\n"},
+    {kFile,
+     "  sel:\n    TargetFilename|startswith: [/etc/cron.d/, /etc/cron.daily/, /var/spool/cron/]\n  condition: sel\n"},
     {kFile, "  sel:\n    TargetFilename|endswith: [/.ssh/authorized_keys, /.ssh/authorized_keys2]\n  condition: sel\n"},
-    {kFile, "  sel:\n    TargetFilename|startswith: [/etc/systemd/system/, /lib/systemd/system/]\n    TargetFilename|endswith: .service\n  condition: sel\n"},
-    {kFile, "  sel:\n    TargetFilename: [/etc/ld.so.preload, /etc/passwd, /etc/shadow, /etc/sudoers]\n  condition: sel\n"},
+    {kFile,
+     "  sel:\n    TargetFilename|startswith: [/etc/systemd/system/, /lib/systemd/system/]\n    "
+     "TargetFilename|endswith: .service\n  condition: sel\n"},
+    {kFile,
+     "  sel:\n    TargetFilename: [/etc/ld.so.preload, /etc/passwd, /etc/shadow, /etc/sudoers]\n  condition: sel\n"},
     {kLogin, "  sel:\n    user: [root, admin, pi, ubnt, support]\n    source_ip|cidr: 0.0.0.0/0\n  condition: sel\n"},
     {kLogin, "  sel:\n    invalid_user: 'true'\n  condition: sel\n"},
-    {kLogin, "  sel:\n    service: [dropbear, sshd]\n    message|contains: [Too many authentication failures, maximum authentication attempts]\n  condition: sel\n"},
+    {kLogin,
+     "  sel:\n    service: [dropbear, sshd]\n    message|contains: [Too many authentication failures, maximum "
+     "authentication attempts]\n  condition: sel\n"},
 };
 
-const char* kTools[] = {"wget",  "curl",    "nc",      "ncat",    "socat",   "python3", "perl",   "ruby",  "php",
-                        "bash",  "sh",      "dash",    "busybox", "openssl", "base64",  "xxd",    "dd",    "tar",
-                        "zip",   "scp",     "rsync",   "ssh",     "sshpass", "tftp",    "ftpget", "chmod", "chown",
-                        "chattr", "setcap", "getcap",  "mount",   "umount",  "insmod",  "rmmod",  "modprobe", "ip",
-                        "ifconfig", "route", "iptables", "nft",   "tcpdump", "strace",  "gdb",    "ltrace", "lsof",
-                        "kill",  "pkill",   "killall", "crontab", "at"};
-const char* kFlags[] = {"--output-document", "-O /tmp/", "--no-check-certificate", "-k https://", "-e /bin/",
-                        "exec:",             "-c 'import", "-MIO::Socket", "-rsocket", "fsockopen",
-                        "-d | sh",           "enc -d",  "if=/dev/",  "--to-command", "-P /tmp/",
-                        "StrictHostKeyChecking=no", "-p 22 root@", " -g -r ", "+i /etc/", "cap_setuid+ep",
-                        "-o bind", "-l /tmp/", "link set", " add default", "-j ACCEPT",
-                        "-w /tmp/", "-p $(pidof", "-9 -1", "-r", "now + 1 minute"};
+const char* kTools[] = {
+    "wget",    "curl",   "nc",      "ncat",    "socat",    "python3", "perl",     "ruby",    "php",      "bash",
+    "sh",      "dash",   "busybox", "openssl", "base64",   "xxd",     "dd",       "tar",     "zip",      "scp",
+    "rsync",   "ssh",    "sshpass", "tftp",    "ftpget",   "chmod",   "chown",    "chattr",  "setcap",   "getcap",
+    "mount",   "umount", "insmod",  "rmmod",   "modprobe", "ip",      "ifconfig", "route",   "iptables", "nft",
+    "tcpdump", "strace", "gdb",     "ltrace",  "lsof",     "kill",    "pkill",    "killall", "crontab",  "at"};
+const char* kFlags[] = {"--output-document",
+                        "-O /tmp/",
+                        "--no-check-certificate",
+                        "-k https://",
+                        "-e /bin/",
+                        "exec:",
+                        "-c 'import",
+                        "-MIO::Socket",
+                        "-rsocket",
+                        "fsockopen",
+                        "-d | sh",
+                        "enc -d",
+                        "if=/dev/",
+                        "--to-command",
+                        "-P /tmp/",
+                        "StrictHostKeyChecking=no",
+                        "-p 22 root@",
+                        " -g -r ",
+                        "+i /etc/",
+                        "cap_setuid+ep",
+                        "-o bind",
+                        "-l /tmp/",
+                        "link set",
+                        " add default",
+                        "-j ACCEPT",
+                        "-w /tmp/",
+                        "-p $(pidof",
+                        "-9 -1",
+                        "-r",
+                        "now + 1 minute"};
 
 // A YAML single-quoted scalar.
 std::string Q(const std::string& v) {
@@ -123,9 +223,9 @@ std::string Q(const std::string& v) {
 }
 
 std::string Rule(int i, const char* logsource, const std::string& detection, const char* level = "medium") {
-  return "title: Bench rule " + std::to_string(i) + "\nid: bench-" + std::to_string(i) + "\nstatus: test\nlevel: " +
-         level + "\ntags: [attack.execution, attack.t1059.004]\nlogsource: " + logsource + "\ndetection:\n" + detection +
-         "falsepositives: [Unknown]\n";
+  return "title: Bench rule " + std::to_string(i) + "\nid: bench-" + std::to_string(i) +
+         "\nstatus: test\nlevel: " + level + "\ntags: [attack.execution, attack.t1059.004]\nlogsource: " + logsource +
+         "\ndetection:\n" + detection + "falsepositives: [Unknown]\n";
 }
 
 std::vector<detect::RuleSource> BenchRules() {
@@ -149,17 +249,20 @@ std::vector<detect::RuleSource> BenchRules() {
               "\n      - " + Q(f2) + "\n  condition: selection\n";
         break;
       case 1:
-        det = "  selection_img:\n    - Image|endswith: " + Q("/" + t) + "\n    - CommandLine|startswith: " + Q(t + " ") +
+        det = "  selection_img:\n    - Image|endswith: " + Q("/" + t) +
+              "\n    - CommandLine|startswith: " + Q(t + " ") +
               "\n  selection_cli:\n    CommandLine|contains|all:\n      - " + Q(f1) + "\n      - " + Q(f2) +
               "\n  filter_main:\n    User: nobody\n  condition: all of selection_* and not 1 of filter_*\n";
         break;
       case 2:
         det = "  selection:\n    ParentImage|endswith: " + Q("/" + t) +
-              "\n    Image|endswith: ['/sh', '/bash']\n    CommandLine|contains: " + Q(f1) + "\n  condition: selection\n";
+              "\n    Image|endswith: ['/sh', '/bash']\n    CommandLine|contains: " + Q(f1) +
+              "\n  condition: selection\n";
         break;
       default:
-        det = "  selection:\n    Image|endswith: " + Q("/" + t) + "\n    CommandLine|re: " +
-              Q(t + "\\s+.*(\\-\\-[a-z]+=\\S+|/tmp/\\S+)\\s+" + std::to_string(i)) + "\n  condition: selection\n";
+        det = "  selection:\n    Image|endswith: " + Q("/" + t) +
+              "\n    CommandLine|re: " + Q(t + "\\s+.*(\\-\\-[a-z]+=\\S+|/tmp/\\S+)\\s+" + std::to_string(i)) +
+              "\n  condition: selection\n";
     }
     text += "---\n" + Rule(n++, kProc, det);
   }
@@ -170,15 +273,30 @@ std::vector<detect::RuleSource> BenchRules() {
 
 std::vector<std::string> EventLines() {
   std::mt19937 rng(42);
-  const char* progs[] = {"/usr/bin/ls", "/usr/bin/cat", "/usr/bin/grep", "/usr/bin/systemctl", "/usr/bin/python3",
-                         "/bin/sh", "/usr/bin/awk", "/usr/sbin/ip", "/usr/bin/sleep", "/usr/bin/date",
-                         "/usr/bin/curl", "/usr/bin/wget", "/bin/busybox", "/usr/lib/openssh/sftp-server",
-                         "/usr/bin/logger", "/usr/sbin/iptables"};
-  const char* args[] = {"-la /var/log", "/proc/loadavg", "-q ERROR /var/log/app.log", "status vigil-agent",
-                        "/opt/app/monitor.py --interval 5", "-c 'test -f /run/app.pid && echo ok'",
-                        "'{print $1}' /proc/meminfo", "-4 addr show eth0", "5", "+%s",
-                        "-fsS https://updates.example.net/manifest.json", "-q -O /var/cache/app/pkg.tar.gz https://updates.example.net/pkg",
-                        "udhcpc -i eth0", "", "-t app started", "-L -n"};
+  const char* progs[] = {"/usr/bin/ls",      "/usr/bin/cat",
+                         "/usr/bin/grep",    "/usr/bin/systemctl",
+                         "/usr/bin/python3", "/bin/sh",
+                         "/usr/bin/awk",     "/usr/sbin/ip",
+                         "/usr/bin/sleep",   "/usr/bin/date",
+                         "/usr/bin/curl",    "/usr/bin/wget",
+                         "/bin/busybox",     "/usr/lib/openssh/sftp-server",
+                         "/usr/bin/logger",  "/usr/sbin/iptables"};
+  const char* args[] = {"-la /var/log",
+                        "/proc/loadavg",
+                        "-q ERROR /var/log/app.log",
+                        "status vigil-agent",
+                        "/opt/app/monitor.py --interval 5",
+                        "-c 'test -f /run/app.pid && echo ok'",
+                        "'{print $1}' /proc/meminfo",
+                        "-4 addr show eth0",
+                        "5",
+                        "+%s",
+                        "-fsS https://updates.example.net/manifest.json",
+                        "-q -O /var/cache/app/pkg.tar.gz https://updates.example.net/pkg",
+                        "udhcpc -i eth0",
+                        "",
+                        "-t app started",
+                        "-L -n"};
   std::vector<std::string> out;
   for (int i = 0; i < 4096; ++i) {
     Event e;
@@ -200,23 +318,43 @@ std::vector<std::string> EventLines() {
       }
       e.type = "process";
       e.action = "exec";
-      e.data = {{"pid", 1000 + i},   {"ppid", 1},      {"uid", 0},   {"user", "root"},
-                {"exe", exe},        {"cmdline", cmd}, {"cwd", "/"}, {"comm", base.substr(0, 15)},
-                {"parent_exe", "/usr/bin/bash"},       {"parent_cmdline", "/bin/bash /usr/local/bin/watchdog.sh"}};
+      e.data = {{"pid", 1000 + i},
+                {"ppid", 1},
+                {"uid", 0},
+                {"user", "root"},
+                {"exe", exe},
+                {"cmdline", cmd},
+                {"cwd", "/"},
+                {"comm", base.substr(0, 15)},
+                {"parent_exe", "/usr/bin/bash"},
+                {"parent_cmdline", "/bin/bash /usr/local/bin/watchdog.sh"}};
     } else if (kind < 90) {
       e.type = "network";
       e.action = "connect";
       int port = bad ? 3333 : (rng() % 2 ? 443 : 53);
-      e.data = {{"pid", 2000 + i},         {"exe", "/usr/bin/curl"}, {"uid", 0},         {"user", "root"},
-                {"protocol", "tcp"},       {"family", "ipv4"},        {"local_ip", "10.0.0.2"},
-                {"local_port", 40000 + i % 20000}, {"remote_ip", "93.184.216." + std::to_string(i % 250)},
-                {"remote_port", port},     {"direction", "outbound"}, {"initiated", true}};
+      e.data = {{"pid", 2000 + i},
+                {"exe", "/usr/bin/curl"},
+                {"uid", 0},
+                {"user", "root"},
+                {"protocol", "tcp"},
+                {"family", "ipv4"},
+                {"local_ip", "10.0.0.2"},
+                {"local_port", 40000 + i % 20000},
+                {"remote_ip", "93.184.216." + std::to_string(i % 250)},
+                {"remote_port", port},
+                {"direction", "outbound"},
+                {"initiated", true}};
     } else if (kind < 95) {
       e.type = "login";
       e.action = "failure";
-      e.data = {{"user", bad ? "root" : "operator"}, {"source_ip", "192.0.2." + std::to_string(i % 250)},
-                {"source_port", 50000}, {"method", "password"}, {"service", "sshd"}, {"result", "failed"},
-                {"source", "auth_log"}, {"message", "Failed password for operator from 192.0.2.7 port 50000 ssh2"}};
+      e.data = {{"user", bad ? "root" : "operator"},
+                {"source_ip", "192.0.2." + std::to_string(i % 250)},
+                {"source_port", 50000},
+                {"method", "password"},
+                {"service", "sshd"},
+                {"result", "failed"},
+                {"source", "auth_log"},
+                {"message", "Failed password for operator from 192.0.2.7 port 50000 ssh2"}};
     } else {
       e.type = "file";
       e.action = "created";
@@ -289,7 +427,8 @@ class Collecting : public benchmark::ConsoleReporter {
   explicit Collecting(OutputOptions options) : ConsoleReporter(options) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& r : runs)
-      if (r.run_type == Run::RT_Iteration && !r.error_occurred) cpu_ns_[r.run_name.function_name] = r.GetAdjustedCPUTime();
+      if (r.run_type == Run::RT_Iteration && !r.error_occurred)
+        cpu_ns_[r.run_name.function_name] = r.GetAdjustedCPUTime();
     ConsoleReporter::ReportRuns(runs);
   }
   double ns(const std::string& name) const {
@@ -319,6 +458,39 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
+  // Allocations per event: after one warm-up pass, the events that match no rule, then all.
+  uint64_t news_quiet = 0, news_all = 0;
+  size_t quiet_events = 0;
+  {
+    detect::Engine engine(LoadRules(true, nullptr));
+    const auto& events = Events();
+    std::vector<Event> alerts;
+    alerts.reserve(64);
+    std::vector<const Event*> quiet;
+    for (const Event& e : events) {  // warm-up: buffers reach their working sizes
+      alerts.clear();
+      engine.Process(e, &alerts);
+    }
+    // The events that match no rule.
+    uint64_t m = engine.stats().matches;
+    for (const Event& e : events) {
+      engine.Process(e, &alerts);
+      if (engine.stats().matches == m) quiet.push_back(&e);
+      m = engine.stats().matches;
+      alerts.clear();
+    }
+    uint64_t before = g_news.load();
+    for (const Event* e : quiet) engine.Process(*e, &alerts);
+    news_quiet = g_news.load() - before;
+    quiet_events = quiet.size();
+    before = g_news.load();
+    for (const Event& e : events) {
+      alerts.clear();
+      engine.Process(e, &alerts);
+    }
+    news_all = g_news.load() - before;
+  }
+
   // Correlation state: one event_count correlation grouped by source address, 100,000 sources
   // failing once each (none reaches the threshold, so every group is held).
   constexpr int kGroups = 100'000;
@@ -338,9 +510,12 @@ int main(int argc, char** argv) {
     e.ts_ms = 1763900000000 + i;
     e.type = "login";
     e.action = "failure";
-    e.data = {{"user", "root"}, {"source_ip", "10." + std::to_string(i >> 16) + "." + std::to_string((i >> 8) & 255) + "." +
-                                              std::to_string(i & 255)},
-              {"service", "sshd"}, {"result", "failed"}, {"source", "auth_log"}};
+    e.data = {{"user", "root"},
+              {"source_ip",
+               "10." + std::to_string(i >> 16) + "." + std::to_string((i >> 8) & 255) + "." + std::to_string(i & 255)},
+              {"service", "sshd"},
+              {"result", "failed"},
+              {"source", "auth_log"}};
     logins.push_back(std::move(e));
   }
   detect::EngineOptions opts;
@@ -371,6 +546,11 @@ int main(int argc, char** argv) {
                 none / 1000);
     std::printf("    (rule matches in the benchmark's mix: %llu)\n", static_cast<unsigned long long>(g_alerts));
   }
+  std::printf(
+      "    allocations per event: %.3f over %zu events that match no rule; %.2f over the whole mix (its matches "
+      "included, repeats suppressed)\n",
+      quiet_events ? static_cast<double>(news_quiet) / static_cast<double>(quiet_events) : 0.0, quiet_events,
+      static_cast<double>(news_all) / static_cast<double>(Events().size()));
   char mem[96];
   std::snprintf(mem, sizeof(mem), "%.0f B/group, %.1f MB for %d", per_group, (after - before) / 1e6, kGroups);
   std::printf("  %-52s %-34s %s\n", "correlation state <= 1 KB per group (mallinfo2)", mem,

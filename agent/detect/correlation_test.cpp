@@ -24,7 +24,8 @@ std::string BruteForce(const std::string& condition, const std::string& timespan
   return kFailedLogin +
          "---\ntitle: SSH brute force\nid: bf-1\nlevel: high\ntags: [attack.t1110.001]\n"
          "correlation:\n  type: event_count\n  rules: [failed_login]\n  group-by: [source_ip]\n"
-         "  timespan: " + timespan + "\n  condition: " + condition + "\n" + extra;
+         "  timespan: " +
+         timespan + "\n  condition: " + condition + "\n" + extra;
 }
 
 EngineOptions NoSuppression() {
@@ -36,9 +37,11 @@ EngineOptions NoSuppression() {
 TEST(Correlation, EventCountFiresAtTheThresholdPerGroup) {
   auto rules = MustLoad(BruteForce("{gte: 5}"));
   Engine engine(rules, NoSuppression());
-  for (int i = 0; i < 4; ++i) EXPECT_TRUE(RunEngine(engine, LoginFailure("root", "192.0.2.7", 1000 + i * 1000)).empty());
+  for (int i = 0; i < 4; ++i)
+    EXPECT_TRUE(RunEngine(engine, LoginFailure("root", "192.0.2.7", 1000 + i * 1000)).empty());
   // Another source does not add to this group.
-  for (int i = 0; i < 4; ++i) EXPECT_TRUE(RunEngine(engine, LoginFailure("root", "192.0.2.8", 1500 + i * 1000)).empty());
+  for (int i = 0; i < 4; ++i)
+    EXPECT_TRUE(RunEngine(engine, LoginFailure("root", "192.0.2.8", 1500 + i * 1000)).empty());
   auto alerts = RunEngine(engine, LoginFailure("admin", "192.0.2.7", 6000));
   ASSERT_EQ(alerts.size(), 1u);  // the base rule is used by a correlation only: no alert of its own
   const Event& a = alerts[0];
@@ -230,9 +233,11 @@ TEST(Correlation, LoadErrorsNameTheLine) {
       {"title: c\ncorrelation:\n  type: value_count\n  rules: [failed_login]\n  timespan: 5m\n  condition: {gte: 2}\n",
        6, "needs 'field'"},
       {"title: c\ncorrelation:\n  type: event_count\n  rules: [failed_login]\n  group-by: [Image]\n  timespan: 5m\n"
-       "  condition: {gte: 2}\n", 5, "group-by field 'Image'"},
+       "  condition: {gte: 2}\n",
+       5, "group-by field 'Image'"},
       {"title: c\ncorrelation:\n  type: temporal\n  rules: [failed_login]\n  timespan: 5m\n", 4, "two or more rules"},
-      {"title: c\ncorrelation:\n  type: event_count\n  rules: [failed_login]\n  timespan: 5m\n  condition: {above: 2}\n",
+      {"title: c\ncorrelation:\n  type: event_count\n  rules: [failed_login]\n  timespan: 5m\n  condition: {above: "
+       "2}\n",
        6, "expected gt, gte"},
   };
   for (const auto& c : cases) {

@@ -60,8 +60,8 @@ struct RuleSource {
 // A rule that failed to load, or a warning about one that loaded.
 struct LoadIssue {
   std::string file;
-  int line = 0;       // 1-based; 0 when the problem is not tied to a line
-  std::string rule;   // the rule's title or id when known
+  int line = 0;      // 1-based; 0 when the problem is not tied to a line
+  std::string rule;  // the rule's title or id when known
   std::string message;
   // "rules/x.yml:12: detection.selection: unknown modifier 'foo'"
   std::string ToString() const;
@@ -82,8 +82,8 @@ struct RuleInfo {
   std::string file;
   int line = 0;
   bool correlation = false;
-  bool generates_alerts = true;          // false: a base rule only feeding correlations
-  std::vector<std::string> targets;      // "process/exec", "network/connect", ...
+  bool generates_alerts = true;      // false: a base rule only feeding correlations
+  std::vector<std::string> targets;  // "process/exec", "network/connect", ...
 };
 
 class RuleSet {
@@ -92,8 +92,8 @@ class RuleSet {
     std::shared_ptr<const RuleSet> rules;  // never null; holds the rules that loaded
     std::vector<LoadIssue> errors;         // one per document (rule) that failed
     std::vector<LoadIssue> warnings;
-    size_t loaded = 0;                     // rules and correlations loaded
-    size_t failed = 0;                     // documents that failed (== errors.size())
+    size_t loaded = 0;  // rules and correlations loaded
+    size_t failed = 0;  // documents that failed (== errors.size())
   };
 
   // Parses and compiles every document of every source (documents are separated by lines
@@ -104,7 +104,7 @@ class RuleSet {
   RuleSet(const RuleSet&) = delete;
   RuleSet& operator=(const RuleSet&) = delete;
 
-  size_t rule_count() const;         // base (single-event) rules
+  size_t rule_count() const;  // base (single-event) rules
   size_t correlation_count() const;
   std::vector<RuleInfo> Rules() const;
   const std::shared_ptr<Lists>& lists() const;
@@ -131,14 +131,14 @@ struct EngineOptions {
 };
 
 struct EngineStats {
-  uint64_t events = 0;             // events processed
-  uint64_t candidates = 0;         // rule evaluations after the literal prefilter
-  uint64_t matches = 0;            // base rule matches
-  uint64_t alerts = 0;             // alerts produced
-  uint64_t suppressed = 0;         // alerts suppressed
-  uint64_t groups_evicted = 0;     // correlation groups dropped by the LRU bound
-  uint64_t suppress_evicted = 0;   // suppression entries dropped by their bound
-  size_t groups = 0;               // correlation groups held now
+  uint64_t events = 0;            // events processed
+  uint64_t candidates = 0;        // rule evaluations after the literal prefilter
+  uint64_t matches = 0;           // base rule matches
+  uint64_t alerts = 0;            // alerts produced
+  uint64_t suppressed = 0;        // alerts suppressed
+  uint64_t groups_evicted = 0;    // correlation groups dropped by the LRU bound
+  uint64_t suppress_evicted = 0;  // suppression entries dropped by their bound
+  size_t groups = 0;              // correlation groups held now
 };
 
 class Engine {

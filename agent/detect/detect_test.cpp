@@ -17,8 +17,8 @@ using testing::RunEngine;
 
 // A process_creation rule with one selection `sel` made of `fields` (YAML map body lines).
 std::string ProcRule(const std::string& fields, const std::string& condition = "sel") {
-  return "title: t\nid: r1\nlogsource:\n  category: process_creation\n  product: linux\ndetection:\n  sel:\n" +
-         fields + "  condition: " + condition + "\n";
+  return "title: t\nid: r1\nlogsource:\n  category: process_creation\n  product: linux\ndetection:\n  sel:\n" + fields +
+         "  condition: " + condition + "\n";
 }
 
 bool ProcMatch(const std::string& fields, const Event& e) { return Matches(MustLoad(ProcRule(fields)), e); }
@@ -97,8 +97,10 @@ TEST(Modifiers, CidrOnIpFields) {
 
 TEST(Modifiers, NumericComparisons) {
   auto rule = [](const std::string& mod) {
-    return MustLoad("title: t\nlogsource: {category: network_connection, product: linux}\n"
-                    "detection:\n  sel:\n    DestinationPort|" + mod + ": 1024\n  condition: sel\n");
+    return MustLoad(
+        "title: t\nlogsource: {category: network_connection, product: linux}\n"
+        "detection:\n  sel:\n    DestinationPort|" +
+        mod + ": 1024\n  condition: sel\n");
   };
   EXPECT_TRUE(Matches(rule("gt"), Connect("192.0.2.1", 4444)));
   EXPECT_FALSE(Matches(rule("gt"), Connect("192.0.2.1", 1024)));
@@ -107,8 +109,9 @@ TEST(Modifiers, NumericComparisons) {
   EXPECT_FALSE(Matches(rule("lt"), Connect("192.0.2.1", 1024)));
   EXPECT_TRUE(Matches(rule("lte"), Connect("192.0.2.1", 1024)));
   // A plain number compares with the integer field's text.
-  auto eq = MustLoad("title: t\nlogsource: {category: network_connection, product: linux}\n"
-                     "detection:\n  sel:\n    DestinationPort: [3333, 4444]\n  condition: sel\n");
+  auto eq = MustLoad(
+      "title: t\nlogsource: {category: network_connection, product: linux}\n"
+      "detection:\n  sel:\n    DestinationPort: [3333, 4444]\n  condition: sel\n");
   EXPECT_TRUE(Matches(eq, Connect("192.0.2.1", 4444)));
   EXPECT_FALSE(Matches(eq, Connect("192.0.2.1", 44444)));
 }
@@ -155,7 +158,9 @@ TEST(Modifiers, WindashMatchesEveryDashForm) {
   std::string rule = "    CommandLine|windash|contains: ' -enc '\n";
   EXPECT_TRUE(ProcMatch(rule, Exec("/bin/pwsh", "pwsh -enc AAA")));
   EXPECT_TRUE(ProcMatch(rule, Exec("/bin/pwsh", "pwsh /enc AAA")));
-  EXPECT_TRUE(ProcMatch(rule, Exec("/bin/pwsh", "pwsh \xe2\x80\x93" "enc AAA")));
+  EXPECT_TRUE(ProcMatch(rule, Exec("/bin/pwsh",
+                                   "pwsh \xe2\x80\x93"
+                                   "enc AAA")));
   EXPECT_FALSE(ProcMatch(rule, Exec("/bin/pwsh", "pwsh +enc AAA")));
 }
 
@@ -258,9 +263,10 @@ TEST(FieldMapping, SigmaNamesMapThroughTheSchema) {
   Event e = Exec("/usr/bin/curl", "curl x");
   e.data["parent_exe"] = "/usr/sbin/apache2";
   e.data["parent_cmdline"] = "/usr/sbin/apache2 -k start";
-  EXPECT_TRUE(ProcMatch("    ParentImage|endswith: /apache2\n    ParentCommandLine|contains: '-k start'\n"
-                        "    CurrentDirectory: /root\n    ProcessId: 4242\n    ParentProcessId: 1\n",
-                        e));
+  EXPECT_TRUE(
+      ProcMatch("    ParentImage|endswith: /apache2\n    ParentCommandLine|contains: '-k start'\n"
+                "    CurrentDirectory: /root\n    ProcessId: 4242\n    ParentProcessId: 1\n",
+                e));
   auto net = MustLoad(
       "title: t\nlogsource: {category: network_connection, product: linux}\ndetection:\n"
       "  sel:\n    Image|endswith: /curl\n    DestinationPort: 443\n    Initiated: 'true'\n    SourceIp: 10.0.0.2\n"
@@ -354,7 +360,8 @@ TEST(LoadErrors, MalformedRulesNameTheLine) {
       {"bad yaml", head + "detection:\n  sel:\n    Image: [unclosed\n  condition: sel\n", 6, "YAML"},
       {"unknown field", head + "detection:\n  sel:\n    Imagee: /bin/a\n  condition: sel\n", 5,
        "field 'Imagee' is not a field of process/exec events"},
-      {"unknown modifier", head + "detection:\n  sel:\n    Image|foo: x\n  condition: sel\n", 5, "unknown modifier 'foo'"},
+      {"unknown modifier", head + "detection:\n  sel:\n    Image|foo: x\n  condition: sel\n", 5,
+       "unknown modifier 'foo'"},
       {"windows modifier", head + "detection:\n  sel:\n    CommandLine|wide|base64: x\n  condition: sel\n", 5,
        "unsupported modifier 'wide'"},
       {"bad condition", head + "detection:\n  sel:\n    Image: x\n  condition: sel and\n", 6, "condition 'sel and'"},
@@ -368,15 +375,24 @@ TEST(LoadErrors, MalformedRulesNameTheLine) {
       {"bad number", head + "detection:\n  sel:\n    ProcessId|gt: lots\n  condition: sel\n", 5, "a number is needed"},
       {"bad exists", head + "detection:\n  sel:\n    Image|exists: maybe\n  condition: sel\n", 5, "true or false"},
       {"combined", head + "detection:\n  sel:\n    Image|contains|endswith: x\n  condition: sel\n", 5, "at most one"},
-      {"bad level", "title: t\nlevel: severe\nlogsource: {category: process_creation, product: linux}\n"
-                    "detection:\n  sel:\n    Image: x\n  condition: sel\n", 2, "level 'severe'"},
-      {"no title", "logsource: {category: process_creation, product: linux}\ndetection:\n  sel:\n    Image: x\n"
-                   "  condition: sel\n", 1, "missing 'title'"},
-      {"windows", "title: t\nlogsource:\n  category: process_creation\n  product: windows\n"
-                  "detection:\n  sel:\n    Image: x\n  condition: sel\n", 3, "unsupported logsource"},
-      {"vigil type", "title: t\nlogsource: {product: vigil, category: nosuch}\n"
-                     "detection:\n  sel:\n    x: 1\n  condition: sel\n", 2, "not a Vigil event type"},
-      {"aggregation", head + "detection:\n  sel:\n    Image: x\n  condition: sel | count() > 5\n", 6, "correlation rule"},
+      {"bad level",
+       "title: t\nlevel: severe\nlogsource: {category: process_creation, product: linux}\n"
+       "detection:\n  sel:\n    Image: x\n  condition: sel\n",
+       2, "level 'severe'"},
+      {"no title",
+       "logsource: {category: process_creation, product: linux}\ndetection:\n  sel:\n    Image: x\n"
+       "  condition: sel\n",
+       1, "missing 'title'"},
+      {"windows",
+       "title: t\nlogsource:\n  category: process_creation\n  product: windows\n"
+       "detection:\n  sel:\n    Image: x\n  condition: sel\n",
+       3, "unsupported logsource"},
+      {"vigil type",
+       "title: t\nlogsource: {product: vigil, category: nosuch}\n"
+       "detection:\n  sel:\n    x: 1\n  condition: sel\n",
+       2, "not a Vigil event type"},
+      {"aggregation", head + "detection:\n  sel:\n    Image: x\n  condition: sel | count() > 5\n", 6,
+       "correlation rule"},
       {"expand text", head + "detection:\n  sel:\n    Image|expand: '/home/%user%/x'\n  condition: sel\n", 5,
        "'expand' needs a whole value"},
       {"not a map", "- just\n- a list\n", 1, "must be a map"},
@@ -395,8 +411,9 @@ TEST(LoadErrors, MalformedRulesNameTheLine) {
 }
 
 TEST(LoadErrors, DuplicateIdsAndYamlErrorLaterInFile) {
-  std::string rule = "title: t\nid: same\nlogsource: {category: process_creation, product: linux}\n"
-                     "detection:\n  sel:\n    Image: x\n  condition: sel\n";
+  std::string rule =
+      "title: t\nid: same\nlogsource: {category: process_creation, product: linux}\n"
+      "detection:\n  sel:\n    Image: x\n  condition: sel\n";
   auto r = LoadText(rule + "---\n" + rule + "---\ntitle: [broken\n", nullptr, "d.yml");
   EXPECT_EQ(r.loaded, 1u);
   ASSERT_EQ(r.errors.size(), 2u);
@@ -465,11 +482,14 @@ TEST(Suppression, RepeatsWithinTheWindowAreCountedAndReported) {
 TEST(Prefilter, SkipsRulesWhoseLiteralsAreAbsentAndKeepsOthers) {
   std::string rules_text;
   for (int i = 0; i < 50; ++i) {
-    rules_text += "title: r" + std::to_string(i) + "\nlogsource: {category: process_creation, product: linux}\n"
-                  "detection:\n  sel:\n    CommandLine|contains: 'needle" + std::to_string(i) + "x'\n  condition: sel\n---\n";
+    rules_text += "title: r" + std::to_string(i) +
+                  "\nlogsource: {category: process_creation, product: linux}\n"
+                  "detection:\n  sel:\n    CommandLine|contains: 'needle" +
+                  std::to_string(i) + "x'\n  condition: sel\n---\n";
   }
-  rules_text += "title: negated\nlogsource: {category: process_creation, product: linux}\n"
-                "detection:\n  filter:\n    User: root\n  condition: not filter\n";
+  rules_text +=
+      "title: negated\nlogsource: {category: process_creation, product: linux}\n"
+      "detection:\n  filter:\n    User: root\n  condition: not filter\n";
   auto rules = MustLoad(rules_text);
   EngineOptions o;
   o.suppress_ms = 0;

@@ -50,12 +50,12 @@ struct EventRef {
 
 struct CorrGroup {
   std::string key;
-  std::vector<std::string> values;  // group-by values
-  std::vector<int64_t> times;       // event_count: times in the window (at most window_cap)
+  std::vector<std::string> values;                        // group-by values
+  std::vector<int64_t> times;                             // event_count: times in the window (at most window_cap)
   std::vector<std::pair<std::string, int64_t>> distinct;  // value_count: value, last seen
-  std::vector<int64_t> rule_ts;     // temporal: per rule, last match (INT64_MIN: none); ordered: chain start
-  std::vector<EventRef> refs;       // newest last
-  uint64_t total = 0;               // events since the group's last alert
+  std::vector<int64_t> rule_ts;  // temporal: per rule, last match (INT64_MIN: none); ordered: chain start
+  std::vector<EventRef> refs;    // newest last
+  uint64_t total = 0;            // events since the group's last alert
 };
 
 struct CorrState {
@@ -225,14 +225,24 @@ class Evaluator {
       sv.leaves.push_back(leaf);
     };
     switch (def.kind) {
-      case SlotDef::Kind::kType: add_str(e_.type); break;
+      case SlotDef::Kind::kType:
+        add_str(e_.type);
+        break;
       case SlotDef::Kind::kAction:
         if (!e_.action.empty()) add_str(e_.action);
         break;
-      case SlotDef::Kind::kDevice: add_str(e_.device); break;
-      case SlotDef::Kind::kPriority: add_str(PriorityName(e_.priority)); break;
-      case SlotDef::Kind::kData: Collect(e_.data, def.path, 0, sv); break;
-      case SlotDef::Kind::kAllText: CollectText(e_.data, sv, 0); break;
+      case SlotDef::Kind::kDevice:
+        add_str(e_.device);
+        break;
+      case SlotDef::Kind::kPriority:
+        add_str(PriorityName(e_.priority));
+        break;
+      case SlotDef::Kind::kData:
+        Collect(e_.data, def.path, 0, sv);
+        break;
+      case SlotDef::Kind::kAllText:
+        CollectText(e_.data, sv, 0);
+        break;
     }
     // Texts kept in text_buf get their views now that the buffer no longer grows.
     for (Leaf& l : sv.leaves) {
@@ -250,11 +260,16 @@ class Evaluator {
   bool MatchValue(const Matcher& m, const Leaf& l) {
     std::string_view s = m.cased ? l.text : l.lower;
     switch (m.op) {
-      case Matcher::Op::kEquals: return s == m.lit;
-      case Matcher::Op::kContains: return s.find(m.lit) != std::string_view::npos;
-      case Matcher::Op::kStartsWith: return s.starts_with(m.lit);
-      case Matcher::Op::kEndsWith: return s.ends_with(m.lit);
-      case Matcher::Op::kGlob: return GlobMatch(m.lit, m.glob, s);
+      case Matcher::Op::kEquals:
+        return s == m.lit;
+      case Matcher::Op::kContains:
+        return s.find(m.lit) != std::string_view::npos;
+      case Matcher::Op::kStartsWith:
+        return s.starts_with(m.lit);
+      case Matcher::Op::kEndsWith:
+        return s.ends_with(m.lit);
+      case Matcher::Op::kGlob:
+        return GlobMatch(m.lit, m.glob, s);
       case Matcher::Op::kRegex: {
         int rc = pcre2_match(static_cast<pcre2_code*>(m.re->code), reinterpret_cast<PCRE2_SPTR>(l.text.data()),
                              l.text.size(), 0, 0, st_.md, nullptr);
@@ -271,10 +286,14 @@ class Evaluator {
         double v = l.num;
         if (!l.is_number && !ParseNumber(l.text, &v)) return false;
         switch (m.op) {
-          case Matcher::Op::kGt: return v > m.num;
-          case Matcher::Op::kGte: return v >= m.num;
-          case Matcher::Op::kLt: return v < m.num;
-          default: return v <= m.num;
+          case Matcher::Op::kGt:
+            return v > m.num;
+          case Matcher::Op::kGte:
+            return v >= m.num;
+          case Matcher::Op::kLt:
+            return v < m.num;
+          default:
+            return v <= m.num;
         }
       }
       case Matcher::Op::kList: {
@@ -290,10 +309,14 @@ class Evaluator {
     SlotVal& sv = Slot(ft.slot);
     bool non_null = std::any_of(sv.leaves.begin(), sv.leaves.end(), [](const Leaf& l) { return !l.is_null; });
     switch (ft.special) {
-      case FieldTest::Special::kNull: return !non_null;
-      case FieldTest::Special::kExists: return non_null;
-      case FieldTest::Special::kNotExists: return !non_null;
-      case FieldTest::Special::kNone: break;
+      case FieldTest::Special::kNull:
+        return !non_null;
+      case FieldTest::Special::kExists:
+        return non_null;
+      case FieldTest::Special::kNotExists:
+        return !non_null;
+      case FieldTest::Special::kNone:
+        break;
     }
     if (ft.has_null && !non_null) return true;
     for (const Leaf& l : sv.leaves) {
@@ -566,8 +589,10 @@ void Engine::UpdateCorrelation(const internal::CorrRef& ref, int base_meta, cons
         g->rule_ts[pos] = std::max(g->rule_ts[pos], g->rule_ts[pos - 1]);
       }
       for (size_t i = 0; i < g->rule_ts.size(); ++i)
-        if (g->rule_ts[i] != kNone && g->rule_ts[i] >= from) figure = static_cast<int64_t>(i) + 1;
-        else break;
+        if (g->rule_ts[i] != kNone && g->rule_ts[i] >= from)
+          figure = static_cast<int64_t>(i) + 1;
+        else
+          break;
       break;
     }
   }
@@ -605,8 +630,8 @@ void Engine::UpdateCorrelation(const internal::CorrRef& ref, int base_meta, cons
     std::string what = c.type == Correlation::Type::kEventCount   ? " events"
                        : c.type == Correlation::Type::kValueCount ? " distinct " + c.value_field + " values"
                                                                   : " of " + std::to_string(c.rules.size()) + " rules";
-    std::string summary = meta.title + ": " + std::to_string(figure) + what + " within " +
-                          std::to_string(c.timespan_ms / 1000) + " s";
+    std::string summary =
+        meta.title + ": " + std::to_string(figure) + what + " within " + std::to_string(c.timespan_ms / 1000) + " s";
     if (!group_text.empty()) summary += " for " + group_text;
     d["summary"] = Truncate(summary, 509);
     d["events"] = Json::array({EventToJsonLine(event)});
@@ -617,7 +642,9 @@ void Engine::UpdateCorrelation(const internal::CorrRef& ref, int base_meta, cons
         refs.push_back({{"device", r.device},
                         {"seq", r.seq},
                         {"ts", r.ts},
-                        {"rule_id", !bm.id.empty() ? bm.id : !bm.name.empty() ? bm.name : bm.title}});
+                        {"rule_id", !bm.id.empty()     ? bm.id
+                                    : !bm.name.empty() ? bm.name
+                                                       : bm.title}});
       }
       d["event_refs"] = std::move(refs);
     }

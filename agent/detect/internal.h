@@ -42,27 +42,40 @@ struct Regex {
 
 // One value of a field test.
 struct Matcher {
-  enum class Op : uint8_t { kEquals, kContains, kStartsWith, kEndsWith, kGlob, kRegex, kCidr, kGt, kGte, kLt, kLte, kList };
+  enum class Op : uint8_t {
+    kEquals,
+    kContains,
+    kStartsWith,
+    kEndsWith,
+    kGlob,
+    kRegex,
+    kCidr,
+    kGt,
+    kGte,
+    kLt,
+    kLte,
+    kList
+  };
   Op op = Op::kEquals;
-  bool cased = false;          // compare with the original text instead of the lower-cased one
-  std::string lit;             // literal (lower-cased unless cased); kGlob: the pattern's characters
-  std::vector<uint8_t> glob;   // kGlob: per character of lit: 0 itself, 1 '?', 2 '*'
-  std::shared_ptr<Regex> re;   // kRegex
-  IpAddr net;                  // kCidr
+  bool cased = false;         // compare with the original text instead of the lower-cased one
+  std::string lit;            // literal (lower-cased unless cased); kGlob: the pattern's characters
+  std::vector<uint8_t> glob;  // kGlob: per character of lit: 0 itself, 1 '?', 2 '*'
+  std::shared_ptr<Regex> re;  // kRegex
+  IpAddr net;                 // kCidr
   int net_len = 0;
-  double num = 0;              // kGt..kLte
+  double num = 0;                  // kGt..kLte
   std::shared_ptr<ListSlot> list;  // kList
 };
 
 // `Field|modifiers: values` within a selection.
 struct FieldTest {
   enum class Special : uint8_t { kNone, kNull, kExists, kNotExists };
-  int slot = -1;                 // -1: the field is not in this event type (never present)
+  int slot = -1;  // -1: the field is not in this event type (never present)
   Special special = Special::kNone;
-  bool all = false;              // every value must match (the `all` modifier)
-  bool has_null = false;         // a null among the values: an absent or null field matches
+  bool all = false;       // every value must match (the `all` modifier)
+  bool has_null = false;  // a null among the values: an absent or null field matches
   std::vector<Matcher> values;
-  std::string field;             // as written in the rule, for summaries
+  std::string field;  // as written in the rule, for summaries
 };
 
 // A search identifier: OR of alternatives, each an AND of field tests (a map), or keywords.
@@ -74,17 +87,17 @@ struct RuleMeta {
   std::string id, name, title, level, file, description;
   int line = 0;
   std::vector<std::string> attack, tags;
-  bool generates = true;             // base rules: false when only correlations use it
+  bool generates = true;  // base rules: false when only correlations use it
   bool is_correlation = false;
   std::vector<std::string> targets;  // "type/action"
 };
 
 // A correlation that a base rule instance feeds, with that instance's slots for it.
 struct CorrRef {
-  int corr = -1;       // index into RuleSet::Impl::correlations
-  int rule_pos = -1;   // position of the base rule in the correlation's `rules`
+  int corr = -1;      // index into RuleSet::Impl::correlations
+  int rule_pos = -1;  // position of the base rule in the correlation's `rules`
   std::vector<int> group_slots;
-  int value_slot = -1; // value_count
+  int value_slot = -1;  // value_count
 };
 
 // A base rule compiled for one (type, action) target.
@@ -131,8 +144,8 @@ struct Group {
   AhoCorasick ac;
   std::vector<int> prefilter_slot;
   std::vector<std::vector<int>> prefilter_rules;
-  std::vector<int> scan_slots;          // distinct slots scanned
-  std::vector<uint8_t> needs_prefilter; // per instance: 1 when it is skipped unless marked
+  std::vector<int> scan_slots;           // distinct slots scanned
+  std::vector<uint8_t> needs_prefilter;  // per instance: 1 when it is skipped unless marked
 };
 
 struct Correlation {
@@ -143,18 +156,24 @@ struct Correlation {
   Cmp cmp = Cmp::kNone;
   int64_t threshold = 0;
   int64_t timespan_ms = 0;
-  std::vector<int> rules;              // meta indices of the base rules, in order
+  std::vector<int> rules;  // meta indices of the base rules, in order
   std::vector<std::string> group_by;
   std::string value_field;
-  size_t window_cap = 0;               // timestamps / values kept per group
+  size_t window_cap = 0;  // timestamps / values kept per group
   bool Check(int64_t v) const {
     switch (cmp) {
-      case Cmp::kGt: return v > threshold;
-      case Cmp::kGte: return v >= threshold;
-      case Cmp::kLt: return v < threshold;
-      case Cmp::kLte: return v <= threshold;
-      case Cmp::kEq: return v == threshold;
-      case Cmp::kNone: return true;
+      case Cmp::kGt:
+        return v > threshold;
+      case Cmp::kGte:
+        return v >= threshold;
+      case Cmp::kLt:
+        return v < threshold;
+      case Cmp::kLte:
+        return v <= threshold;
+      case Cmp::kEq:
+        return v == threshold;
+      case Cmp::kNone:
+        return true;
     }
     return false;
   }

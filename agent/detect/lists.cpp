@@ -123,8 +123,8 @@ bool Bit(const IpAddr& a, int i) { return (a.bytes[static_cast<size_t>(i / 8)] >
 bool LooksLikeNetwork(std::string_view s) {
   if (s.find('/') != std::string_view::npos) return true;
   bool digit_dot = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-                     return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
-                   });
+    return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
+  });
   if (digit_dot && std::count(s.begin(), s.end(), '.') >= 3) return true;
   return s.find("::") != std::string_view::npos ||
          (std::count(s.begin(), s.end(), ':') >= 2 &&
@@ -253,7 +253,8 @@ std::shared_ptr<const NamedList> ParseList(std::string_view name, std::string_vi
       bad("white space inside the entry '" + std::string(line) + "'");
       continue;
     }
-    if (std::any_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    if (std::any_of(line.begin(), line.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
       bad("control character in the entry");
       continue;
     }

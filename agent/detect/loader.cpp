@@ -42,10 +42,14 @@ Regex::~Regex() {
 
 std::string_view CorrelationTypeName(Correlation::Type t) {
   switch (t) {
-    case Correlation::Type::kEventCount: return "event_count";
-    case Correlation::Type::kValueCount: return "value_count";
-    case Correlation::Type::kTemporal: return "temporal";
-    case Correlation::Type::kTemporalOrdered: return "temporal_ordered";
+    case Correlation::Type::kEventCount:
+      return "event_count";
+    case Correlation::Type::kValueCount:
+      return "value_count";
+    case Correlation::Type::kTemporal:
+      return "temporal";
+    case Correlation::Type::kTemporalOrdered:
+      return "temporal_ordered";
   }
   return "";
 }
@@ -203,7 +207,8 @@ class Loader {
     if (level.empty()) level = "medium";
     static const std::set<std::string> kLevels = {"informational", "low", "medium", "high", "critical"};
     if (!kLevels.count(level))
-      throw RuleError{Line(node["level"]), "level '" + level + "': expected informational, low, medium, high or critical"};
+      throw RuleError{Line(node["level"]),
+                      "level '" + level + "': expected informational, low, medium, high or critical"};
     m.level = level;
     if (YAML::Node tags = node["tags"]) {
       if (!tags.IsSequence()) throw RuleError{Line(tags), "'tags' must be a list"};
@@ -326,7 +331,8 @@ class Loader {
       if (spec->type == schema::FieldType::kArray) spec = &spec->item();
       if (i + 1 == parts.size()) return true;
       if (spec->type == schema::FieldType::kObject) return FindPath(spec->fields, parts, i + 1);
-      if (spec->type == schema::FieldType::kMap) return i + 2 == parts.size() || spec->item().type == schema::FieldType::kObject;
+      if (spec->type == schema::FieldType::kMap)
+        return i + 2 == parts.size() || spec->item().type == schema::FieldType::kObject;
       return false;
     }
     return false;
@@ -399,7 +405,8 @@ class Loader {
     std::string out;
     size_t i = 0;
     for (; i + 2 < in.size(); i += 3) {
-      uint32_t v = static_cast<uint8_t>(in[i]) << 16 | static_cast<uint8_t>(in[i + 1]) << 8 | static_cast<uint8_t>(in[i + 2]);
+      uint32_t v =
+          static_cast<uint8_t>(in[i]) << 16 | static_cast<uint8_t>(in[i + 1]) << 8 | static_cast<uint8_t>(in[i + 2]);
       out += kAlpha[v >> 18];
       out += kAlpha[(v >> 12) & 63];
       out += kAlpha[(v >> 6) & 63];
@@ -421,9 +428,9 @@ class Loader {
   }
 
   struct Mods {
-    bool contains = false, startswith = false, endswith = false, all = false, re = false, re_i = false,
-         re_m = false, re_s = false, cidr = false, exists = false, base64 = false, base64offset = false,
-         windash = false, cased = false, expand = false;
+    bool contains = false, startswith = false, endswith = false, all = false, re = false, re_i = false, re_m = false,
+         re_s = false, cidr = false, exists = false, base64 = false, base64offset = false, windash = false,
+         cased = false, expand = false;
     std::optional<Matcher::Op> cmp;
   };
 
@@ -431,26 +438,42 @@ class Loader {
     Mods m;
     bool after_re = false;
     for (const std::string& n : names) {
-      if (n == "contains") m.contains = true;
-      else if (n == "startswith") m.startswith = true;
-      else if (n == "endswith") m.endswith = true;
-      else if (n == "all") m.all = true;
-      else if (n == "re") m.re = after_re = true;
+      if (n == "contains")
+        m.contains = true;
+      else if (n == "startswith")
+        m.startswith = true;
+      else if (n == "endswith")
+        m.endswith = true;
+      else if (n == "all")
+        m.all = true;
+      else if (n == "re")
+        m.re = after_re = true;
       else if (n == "i" || n == "m" || n == "s") {
         if (!after_re) throw RuleError{line, "modifier '" + n + "' is only valid after 're'"};
         (n == "i" ? m.re_i : n == "m" ? m.re_m : m.re_s) = true;
         continue;
-      } else if (n == "cidr") m.cidr = true;
-      else if (n == "exists") m.exists = true;
-      else if (n == "gt") m.cmp = Matcher::Op::kGt;
-      else if (n == "gte") m.cmp = Matcher::Op::kGte;
-      else if (n == "lt") m.cmp = Matcher::Op::kLt;
-      else if (n == "lte") m.cmp = Matcher::Op::kLte;
-      else if (n == "base64") m.base64 = true;
-      else if (n == "base64offset") m.base64offset = true;
-      else if (n == "windash") m.windash = true;
-      else if (n == "cased") m.cased = true;
-      else if (n == "expand") m.expand = true;
+      } else if (n == "cidr")
+        m.cidr = true;
+      else if (n == "exists")
+        m.exists = true;
+      else if (n == "gt")
+        m.cmp = Matcher::Op::kGt;
+      else if (n == "gte")
+        m.cmp = Matcher::Op::kGte;
+      else if (n == "lt")
+        m.cmp = Matcher::Op::kLt;
+      else if (n == "lte")
+        m.cmp = Matcher::Op::kLte;
+      else if (n == "base64")
+        m.base64 = true;
+      else if (n == "base64offset")
+        m.base64offset = true;
+      else if (n == "windash")
+        m.windash = true;
+      else if (n == "cased")
+        m.cased = true;
+      else if (n == "expand")
+        m.expand = true;
       else if (n == "wide" || n == "utf16" || n == "utf16le" || n == "utf16be")
         throw RuleError{line, "unsupported modifier '" + n + "' (UTF-16 text is Windows-only)"};
       else if (n == "fieldref")
@@ -462,12 +485,15 @@ class Loader {
     int ops = m.contains + m.startswith + m.endswith;
     if (ops > 1) throw RuleError{line, "at most one of contains, startswith, endswith"};
     int kinds = (ops > 0) + m.re + m.cidr + m.exists + m.cmp.has_value();
-    if (kinds > 1) throw RuleError{line, "modifiers that cannot be combined (re, cidr, exists, gt/gte/lt/lte, contains/startswith/endswith)"};
+    if (kinds > 1)
+      throw RuleError{
+          line, "modifiers that cannot be combined (re, cidr, exists, gt/gte/lt/lte, contains/startswith/endswith)"};
     if ((m.base64 || m.base64offset) && (m.re || m.cidr || m.exists || m.cmp))
       throw RuleError{line, "base64 modifiers apply to plain strings only"};
     if (m.base64 && m.base64offset) throw RuleError{line, "use one of base64 and base64offset"};
     if (m.expand && (ops > 0 || m.re || m.exists || m.cmp || m.base64 || m.base64offset || m.windash))
-      throw RuleError{line, "'expand' is supported alone (or with cidr): a whole value '%name%' is a list membership test"};
+      throw RuleError{line,
+                      "'expand' is supported alone (or with cidr): a whole value '%name%' is a list membership test"};
     return m;
   }
 
@@ -557,9 +583,12 @@ class Loader {
           static constexpr int kStart[3] = {0, 2, 3};
           for (int i = 0; i < 3; ++i) {
             std::string e = Base64(std::string(static_cast<size_t>(i), ' ') + v);
-            int end_cut = (v.size() + static_cast<size_t>(i)) % 3 == 0 ? 0 : (v.size() + static_cast<size_t>(i)) % 3 == 1 ? 3 : 2;
+            int end_cut = (v.size() + static_cast<size_t>(i)) % 3 == 0   ? 0
+                          : (v.size() + static_cast<size_t>(i)) % 3 == 1 ? 3
+                                                                         : 2;
             if (static_cast<int>(e.size()) - end_cut <= kStart[i]) continue;
-            enc.push_back(e.substr(static_cast<size_t>(kStart[i]), e.size() - static_cast<size_t>(end_cut) - static_cast<size_t>(kStart[i])));
+            enc.push_back(e.substr(static_cast<size_t>(kStart[i]),
+                                   e.size() - static_cast<size_t>(end_cut) - static_cast<size_t>(kStart[i])));
           }
         }
       }
@@ -664,7 +693,8 @@ class Loader {
     }
     for (const auto& v : values) {
       if (!v || v.IsNull()) {
-        if (m.all || m.re || m.cidr || m.cmp || m.expand) throw RuleError{line, "null cannot be used with these modifiers"};
+        if (m.all || m.re || m.cidr || m.cmp || m.expand)
+          throw RuleError{line, "null cannot be used with these modifiers"};
         ft.has_null = true;
         continue;
       }
@@ -718,7 +748,8 @@ class Loader {
     YAML::Node det = node["detection"];
     if (!det) throw RuleError{doc_line_, "missing 'detection'"};
     if (!det.IsMap()) throw RuleError{Line(det), "'detection' must be a map"};
-    if (det["timeframe"]) throw RuleError{Line(det["timeframe"]), "'timeframe' is not supported: write a correlation rule"};
+    if (det["timeframe"])
+      throw RuleError{Line(det["timeframe"]), "'timeframe' is not supported: write a correlation rule"};
     YAML::Node cond = det["condition"];
     if (!cond) throw RuleError{Line(det), "detection has no 'condition'"};
     std::vector<std::string> idents;
@@ -756,7 +787,8 @@ class Loader {
     std::vector<PendingInstance> insts;
     for (const Target& t : targets) {
       Instance inst;
-      for (size_t i = 0; i < idents.size(); ++i) inst.selections.push_back(CompileSelection(idents[i], ident_nodes[i], t));
+      for (size_t i = 0; i < idents.size(); ++i)
+        inst.selections.push_back(CompileSelection(idents[i], ident_nodes[i], t));
       inst.cond = tree;
       insts.push_back({t.type->name + "\x1f" + t.action, std::move(inst)});
     }
@@ -820,11 +852,20 @@ class Loader {
       throw RuleError{line, "timespan '" + s + "': expected a positive number and a unit (s, m, h, d)"};
     int64_t unit = 0;
     switch (s.back()) {
-      case 's': unit = 1000; break;
-      case 'm': unit = 60'000; break;
-      case 'h': unit = 3'600'000; break;
-      case 'd': unit = 86'400'000; break;
-      default: throw RuleError{line, "timespan '" + s + "': unit must be s, m, h or d"};
+      case 's':
+        unit = 1000;
+        break;
+      case 'm':
+        unit = 60'000;
+        break;
+      case 'h':
+        unit = 3'600'000;
+        break;
+      case 'd':
+        unit = 86'400'000;
+        break;
+      default:
+        throw RuleError{line, "timespan '" + s + "': unit must be s, m, h or d"};
     }
     if (n > 366LL * 86'400'000 / unit) throw RuleError{line, "timespan '" + s + "' is longer than a year"};
     return n * unit;
@@ -838,35 +879,48 @@ class Loader {
     if (!c.IsMap()) throw RuleError{Line(c), "'correlation' must be a map"};
     Correlation corr;
     std::string type = Str(c, "type", true);
-    if (type == "event_count") corr.type = Correlation::Type::kEventCount;
-    else if (type == "value_count") corr.type = Correlation::Type::kValueCount;
-    else if (type == "temporal") corr.type = Correlation::Type::kTemporal;
-    else if (type == "temporal_ordered") corr.type = Correlation::Type::kTemporalOrdered;
-    else throw RuleError{Line(c["type"]), "correlation type '" + type + "': expected event_count, value_count, temporal or temporal_ordered"};
+    if (type == "event_count")
+      corr.type = Correlation::Type::kEventCount;
+    else if (type == "value_count")
+      corr.type = Correlation::Type::kValueCount;
+    else if (type == "temporal")
+      corr.type = Correlation::Type::kTemporal;
+    else if (type == "temporal_ordered")
+      corr.type = Correlation::Type::kTemporalOrdered;
+    else
+      throw RuleError{Line(c["type"]), "correlation type '" + type +
+                                           "': expected event_count, value_count, temporal or temporal_ordered"};
     YAML::Node rules = c["rules"];
     if (!rules) throw RuleError{Line(c), "correlation has no 'rules'"};
     std::vector<YAML::Node> rule_nodes;
-    if (rules.IsScalar()) rule_nodes.push_back(rules);
-    else if (rules.IsSequence()) for (const auto& r : rules) rule_nodes.push_back(r);
+    if (rules.IsScalar())
+      rule_nodes.push_back(rules);
+    else if (rules.IsSequence())
+      for (const auto& r : rules) rule_nodes.push_back(r);
     if (rule_nodes.empty()) throw RuleError{Line(rules), "'rules' must name one or more rules"};
     for (const auto& r : rule_nodes) {
       if (!r.IsScalar()) throw RuleError{Line(r), "'rules' entries must be rule names or ids"};
       auto it = by_ref_.find(r.Scalar());
-      if (it == by_ref_.end()) throw RuleError{Line(r), "unknown rule '" + r.Scalar() + "' (name or id of a loaded rule)"};
+      if (it == by_ref_.end())
+        throw RuleError{Line(r), "unknown rule '" + r.Scalar() + "' (name or id of a loaded rule)"};
       if (impl_->metas[static_cast<size_t>(it->second)].is_correlation)
-        throw RuleError{Line(r), "rule '" + r.Scalar() + "' is a correlation: correlations of correlations are not supported"};
+        throw RuleError{Line(r),
+                        "rule '" + r.Scalar() + "' is a correlation: correlations of correlations are not supported"};
       corr.rules.push_back(it->second);
     }
     if ((corr.type == Correlation::Type::kTemporal || corr.type == Correlation::Type::kTemporalOrdered) &&
         corr.rules.size() < 2)
       throw RuleError{Line(rules), "temporal correlations need two or more rules"};
     if (YAML::Node g = c["group-by"]) {
-      if (g.IsScalar()) corr.group_by.push_back(g.Scalar());
-      else if (g.IsSequence()) for (const auto& f : g) {
+      if (g.IsScalar())
+        corr.group_by.push_back(g.Scalar());
+      else if (g.IsSequence())
+        for (const auto& f : g) {
           if (!f.IsScalar()) throw RuleError{Line(f), "'group-by' entries must be field names"};
           corr.group_by.push_back(f.Scalar());
         }
-      else throw RuleError{Line(g), "'group-by' must be a list of field names"};
+      else
+        throw RuleError{Line(g), "'group-by' must be a list of field names"};
     }
     if (c["aliases"]) throw RuleError{Line(c["aliases"]), "correlation 'aliases' are not supported"};
     YAML::Node ts = c["timespan"] ? c["timespan"] : c["timeframe"];
@@ -882,12 +936,18 @@ class Loader {
           continue;
         }
         Correlation::Cmp cmp;
-        if (k == "gt") cmp = Correlation::Cmp::kGt;
-        else if (k == "gte") cmp = Correlation::Cmp::kGte;
-        else if (k == "lt") cmp = Correlation::Cmp::kLt;
-        else if (k == "lte") cmp = Correlation::Cmp::kLte;
-        else if (k == "eq") cmp = Correlation::Cmp::kEq;
-        else throw RuleError{Line(kv.first), "condition '" + k + "': expected gt, gte, lt, lte, eq or field"};
+        if (k == "gt")
+          cmp = Correlation::Cmp::kGt;
+        else if (k == "gte")
+          cmp = Correlation::Cmp::kGte;
+        else if (k == "lt")
+          cmp = Correlation::Cmp::kLt;
+        else if (k == "lte")
+          cmp = Correlation::Cmp::kLte;
+        else if (k == "eq")
+          cmp = Correlation::Cmp::kEq;
+        else
+          throw RuleError{Line(kv.first), "condition '" + k + "': expected gt, gte, lt, lte, eq or field"};
         if (corr.cmp != Correlation::Cmp::kNone) throw RuleError{Line(kv.first), "one comparison per condition"};
         corr.cmp = cmp;
         int64_t v = 0;
@@ -929,12 +989,16 @@ class Loader {
         ref.rule_pos = static_cast<int>(pos);
         for (const auto& f : corr.group_by) {
           auto s = Resolve(f, t);
-          if (!s) throw RuleError{Line(c["group-by"]), "group-by field '" + f + "' is not a field of " + t.Name() + " events (rule '" + impl_->metas[static_cast<size_t>(base)].title + "')"};
+          if (!s)
+            throw RuleError{Line(c["group-by"]), "group-by field '" + f + "' is not a field of " + t.Name() +
+                                                     " events (rule '" + impl_->metas[static_cast<size_t>(base)].title +
+                                                     "')"};
           ref.group_slots.push_back(*s);
         }
         if (!corr.value_field.empty()) {
           auto s = Resolve(corr.value_field, t);
-          if (!s) throw RuleError{Line(cond), "field '" + corr.value_field + "' is not a field of " + t.Name() + " events"};
+          if (!s)
+            throw RuleError{Line(cond), "field '" + corr.value_field + "' is not a field of " + t.Name() + " events"};
           ref.value_slot = *s;
         }
         refs.emplace_back(i, std::move(ref));

