@@ -459,6 +459,16 @@ TEST(Alerts, CarryRuleMetadataAndValidateAgainstTheSchema) {
   EXPECT_TRUE(st.ok()) << st.ToString();
 }
 
+TEST(Alerts, SerialiseEvenWhenTheEventHasInvalidUtf8) {
+  auto rules = MustLoad(ProcRule("    CommandLine|contains: '| sh'\n"));
+  Engine engine(rules);
+  auto alerts = RunEngine(engine, Exec("/tmp/\xff\xfe", "curl \xc3 x | sh"));
+  ASSERT_EQ(alerts.size(), 1u);
+  std::string line;
+  EXPECT_NO_THROW(line = EventToJsonLine(alerts[0]));
+  EXPECT_NE(line.find("CommandLine=curl ? x | sh"), std::string::npos) << line;
+}
+
 TEST(Suppression, RepeatsWithinTheWindowAreCountedAndReported) {
   auto rules = MustLoad(ProcRule("    Image|endswith: /nc\n"));
   EngineOptions o;

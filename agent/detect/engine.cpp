@@ -154,7 +154,10 @@ void AppendText(const Json& j, SlotVal& sv, Leaf& leaf) {
   }
 }
 
-void Collect(const Json& j, const std::vector<std::string>& path, size_t i, SlotVal& sv) {
+// Arrays nested in arrays are followed at most this deep (an event's depth is not bounded).
+constexpr int kMaxArrayDepth = 8;
+
+void Collect(const Json& j, const std::vector<std::string>& path, size_t i, SlotVal& sv, int depth = 0) {
   if (i == path.size()) {
     if (j.is_array()) {
       for (const Json& e : j)
@@ -170,13 +173,14 @@ void Collect(const Json& j, const std::vector<std::string>& path, size_t i, Slot
     return;
   }
   if (j.is_array()) {
-    for (const Json& e : j) Collect(e, path, i, sv);
+    if (depth >= kMaxArrayDepth) return;
+    for (const Json& e : j) Collect(e, path, i, sv, depth + 1);
     return;
   }
   if (!j.is_object()) return;
   auto it = j.find(path[i]);
   if (it == j.end()) return;
-  Collect(*it, path, i + 1, sv);
+  Collect(*it, path, i + 1, sv, depth);
 }
 
 void CollectText(const Json& j, SlotVal& sv, int depth) {
@@ -387,6 +391,32 @@ class Evaluator {
   const Event& e_;
 };
 
+// `s` with every byte that is not part of a valid UTF-8 sequence replaced by '?' (alerts are
+// serialised as JSON, which needs valid UTF-8; event texts may not be).
+std::string ValidUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    if (ok && len == 2 && c < 0xC2) ok = false;  // overlong
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += '?';
+      ++i;
+    }
+  }
+  return out;
+}
+
+// The event as one JSON line, invalid UTF-8 replaced (U+FFFD).
+std::string EventLine(const Event& e) { return EventToJson(e).dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 std::string Truncate(std::string_view s, size_t n) {
   if (s.size() <= n) return std::string(s);
   size_t cut = n;
@@ -403,12 +433,18 @@ Event NewAlert(const internal::RuleMeta& meta, const Event& e, std::string_view 
   a.priority = Priority::kHigh;
   a.collector = "detect";
   Json& d = a.data;
-  d["rule_id"] = !meta.id.empty() ? meta.id : !meta.name.empty() ? meta.name : meta.title;
-  if (!meta.name.empty()) d["rule_name"] = meta.name;
-  d["title"] = meta.title;
+  d["rule_id"] = ValidUtf8(!meta.id.empty() ? meta.id : !meta.name.empty() ? meta.name : meta.title);
+  if (!meta.name.empty()) d["rule_name"] = ValidUtf8(meta.name);
+  d["title"] = ValidUtf8(meta.title);
   d["level"] = meta.level;
-  d["attack"] = meta.attack;
-  if (!meta.tags.empty()) d["tags"] = meta.tags;
+  Json attack = Json::array();
+  for (const auto& t : meta.attack) attack.push_back(ValidUtf8(t));
+  d["attack"] = std::move(attack);
+  if (!meta.tags.empty()) {
+    Json tags = Json::array();
+    for (const auto& t : meta.tags) tags.push_back(ValidUtf8(t));
+    d["tags"] = std::move(tags);
+  }
   return a;
 }
 
@@ -461,8 +497,8 @@ void Engine::Process(const Event& event, std::vector<Event>* alerts) {
           if (!ev.Has(slot)) continue;
           summary += " " + field + "=" + Truncate(ev.FirstText(slot), 120);
         }
-        a.data["summary"] = Truncate(summary, 509);
-        a.data["events"] = Json::array({EventToJsonLine(event)});
+        a.data["summary"] = ValidUtf8(Truncate(summary, 509));
+        a.data["events"] = Json::array({EventLine(event)});
         a.data["events_total"] = 1;
         if (suppressed > 0) a.data["suppressed"] = suppressed;
         alerts->push_back(std::move(a));
@@ -621,7 +657,7 @@ void Engine::UpdateCorrelation(const internal::CorrRef& ref, int base_meta, cons
     if (!c.group_by.empty()) {
       Json grp = Json::object();
       for (size_t i = 0; i < c.group_by.size() && i < g->values.size(); ++i) {
-        grp[c.group_by[i]] = g->values[i];
+        grp[c.group_by[i]] = ValidUtf8(g->values[i]);
         group_text += (group_text.empty() ? "" : ", ") + c.group_by[i] + "=" + Truncate(g->values[i], 80);
       }
       d["group"] = std::move(grp);
@@ -633,13 +669,13 @@ void Engine::UpdateCorrelation(const internal::CorrRef& ref, int base_meta, cons
     std::string summary =
         meta.title + ": " + std::to_string(figure) + what + " within " + std::to_string(c.timespan_ms / 1000) + " s";
     if (!group_text.empty()) summary += " for " + group_text;
-    d["summary"] = Truncate(summary, 509);
-    d["events"] = Json::array({EventToJsonLine(event)});
+    d["summary"] = ValidUtf8(Truncate(summary, 509));
+    d["events"] = Json::array({EventLine(event)});
     if (!g->refs.empty()) {
       Json refs = Json::array();
       for (const EventRef& r : g->refs) {
         const auto& bm = impl.metas[static_cast<size_t>(r.rule)];
-        refs.push_back({{"device", r.device},
+        refs.push_back({{"device", ValidUtf8(r.device)},
                         {"seq", r.seq},
                         {"ts", r.ts},
                         {"rule_id", !bm.id.empty()     ? bm.id

@@ -1,5 +1,7 @@
 #include "agent/detect/lists.h"
 
+#include <thread>
+
 #include <gtest/gtest.h>
 
 namespace vigil::detect {
@@ -91,6 +93,25 @@ TEST(Lists, ReloadReplacesTheSnapshotBehindTheSlot) {
   EXPECT_TRUE(slot->current.load()->Contains("192.0.2.2"));
   EXPECT_TRUE(first->Contains("192.0.2.1"));  // a held snapshot stays valid
   EXPECT_EQ(lists.Names(), std::vector<std::string>{"ips"});
+}
+
+TEST(Lists, ReloadWhileAnotherThreadReadsKeepsEverySnapshotWhole) {
+  Lists lists;
+  auto slot = lists.Slot("ips");
+  lists.Load("ips", "192.0.2.0/24\n", "ips.txt");
+  constexpr int kReloads = 2000;
+  std::thread writer([&] {
+    for (int i = 1; i <= kReloads; ++i) lists.Load("ips", i % 2 ? "198.51.100.0/24\n" : "192.0.2.0/24\n", "ips.txt");
+  });
+  int inconsistent = 0;
+  for (int i = 0; i < 20000; ++i) {
+    auto snap = slot->current.load();
+    // Each snapshot holds exactly one of the two networks, never a mix or a freed list.
+    if (snap->Contains("192.0.2.5") == snap->Contains("198.51.100.5")) ++inconsistent;
+  }
+  writer.join();
+  EXPECT_EQ(inconsistent, 0);
+  EXPECT_TRUE(slot->current.load()->Contains("192.0.2.5"));  // the last load (even)
 }
 
 }  // namespace

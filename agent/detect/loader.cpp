@@ -181,6 +181,9 @@ class Loader {
     ++result_->failed;
   }
   void Warn(int line, std::string message) {
+    // A rule compiled for several event types would say the same thing once per type.
+    for (const auto& w : result_->warnings)
+      if (w.file == current_file_ && w.line == line && w.message == message) return;
     result_->warnings.push_back({current_file_, line, current_rule_, std::move(message)});
   }
 

@@ -48,5 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   n.data = {{"remote_ip", "192.0.2.9"}, {"remote_port", 4444}, {"local_ip", "::1"}, {"local_port", 1},
             {"protocol", "tcp"},        {"family", "ipv4"},    {"initiated", true}};
   engine.Process(n, &alerts);
+  // Alerts serialise (their texts come from the fuzzed rules).
+  for (const auto& a : alerts) (void)vigil::EventToJsonLine(a);
   return 0;
 }
