@@ -1,5 +1,6 @@
 #include "hub/store/store.h"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,36 @@ std::string_view DeviceStateName(DeviceState s) {
       return "silent";
   }
   return "never";
+}
+
+bool IsAlertStatus(std::string_view status) {
+  for (std::string_view s : kAlertStatuses)
+    if (s == status) return true;
+  return false;
+}
+
+Result<AlertRow> AlertFromEventRow(const EventRow& event) {
+  auto bad = [&](const std::string& what) {
+    return Status::InvalidArgument("device " + event.device + " seq " + std::to_string(event.seq) + ": alert event " +
+                                   what);
+  };
+  Json j = Json::parse(event.json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return bad("is not a JSON object");
+  auto data = j.find("data");
+  if (data == j.end() || !data->is_object()) return bad("has no data object");
+  AlertRow a;
+  a.device = event.device;
+  a.seq = event.seq;
+  a.origin = "device";
+  a.ts_ms = event.ts_ms;
+  for (auto [key, out] :
+       {std::pair{"rule_id", &a.rule_id}, std::pair{"title", &a.title}, std::pair{"level", &a.level}}) {
+    auto it = data->find(key);
+    if (it == data->end() || !it->is_string()) return bad(std::string("has no string data.") + key);
+    *out = it->get<std::string>();
+  }
+  a.json = event.json;
+  return a;
 }
 
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
@@ -119,6 +150,24 @@ void BatchTally::Add(const EventRow& event, uint64_t event_bytes) {
   if (event.type == "system_info" && (newest_system_info == nullptr || event.ts_ms > newest_system_info->ts_ms)) {
     newest_system_info = &event;
   }
+  if (event.type == "alert") alerts.push_back(&event);
+}
+
+Status ValidateAlert(const AlertRow& a) {
+  if (a.origin != "device" && a.origin != "hub")
+    return Status::InvalidArgument("alert origin \"" + a.origin + "\": expected device or hub");
+  if (a.device.empty()) return Status::InvalidArgument("alert device: empty");
+  if (a.rule_id.empty()) return Status::InvalidArgument("alert rule_id: empty");
+  if (a.title.empty()) return Status::InvalidArgument("alert title: empty");
+  static constexpr std::string_view kLevels[] = {"informational", "low", "medium", "high", "critical"};
+  if (std::find(std::begin(kLevels), std::end(kLevels), a.level) == std::end(kLevels))
+    return Status::InvalidArgument("alert level \"" + a.level +
+                                   "\": expected informational, low, medium, high or critical");
+  return Status::Ok();
+}
+
+Status BadAlertStatus(std::string_view status) {
+  return Status::InvalidArgument("status \"" + std::string(status) + "\": expected new, acknowledged or resolved");
 }
 
 uint64_t MissingSeqs(uint64_t events, uint64_t min_seq, uint64_t max_seq) {

@@ -6,8 +6,10 @@
 //   - raw events, exactly as devices sent them, once per (device, seq);
 //   - devices: state (online, offline, silent), first and last seen, agent version, group,
 //     counters, the received sequence-number span, revoked;
-//   - typed views kept current at ingest: the latest system_info per device (and, later, SBoM,
-//     posture and alerts);
+//   - typed views kept current at ingest: the latest system_info per device, and the alerts
+//     (an event of type alert is also an alert row; later, SBoM and posture);
+//   - alerts raised by the hub itself (hub/analyze), with their status (new, acknowledged,
+//     resolved), who set it, when, and a note;
 //   - desired configuration per device and per group, and each device's reported state.
 //
 // Thread safety: a Store may be used from several threads at once (each backend serialises
@@ -109,6 +111,46 @@ struct RetentionResult {
   uint64_t deleted_by_size = 0;
 };
 
+// Alerts: raised by a device (events of type `alert`, stored in the alerts table as well, in
+// Ingest's transaction, once per (device, seq)) or by the hub's analyzer (hub/analyze/).
+inline constexpr std::string_view kAlertStatuses[] = {"new", "acknowledged", "resolved"};
+inline constexpr std::string_view kAlertOrigins[] = {"device", "hub"};
+bool IsAlertStatus(std::string_view status);
+
+struct AlertRow {
+  int64_t id = 0;               // set by the store
+  std::string device;           // the device of the event that completed the match
+  std::optional<uint64_t> seq;  // the alert event's seq when a device sent it; nullopt for hub alerts
+  std::string origin;           // "device" or "hub"
+  int64_t ts_ms = 0;
+  std::string rule_id;
+  std::string title;
+  std::string level;           // informational, low, medium, high, critical
+  std::string status = "new";  // new, acknowledged, resolved
+  int64_t status_ms = 0;       // when the status was last set (the time stored, for new alerts)
+  std::string status_by;       // the token name that set it ("" for new alerts)
+  std::string note;            // "" when none
+  std::string json;            // the alert event, serialised (compact)
+
+  bool operator==(const AlertRow&) const = default;
+};
+
+struct AlertQuery {
+  std::optional<std::string> status;  // each filter: equal to, when given
+  std::optional<std::string> device;
+  std::optional<std::string> level;
+  std::optional<std::string> rule;  // rule id
+  std::optional<std::string> origin;
+  std::optional<int64_t> since_ms;  // ts >= since_ms
+  std::optional<int64_t> until_ms;  // ts < until_ms
+  size_t limit = 100;               // 0: no limit
+  // Always newest first: by ts descending, then id descending.
+};
+
+// Builds an AlertRow (origin device) from a stored event of type alert: rule_id, title and
+// level from its data. InvalidArgument naming device and seq when the JSON lacks them.
+Result<AlertRow> AlertFromEventRow(const EventRow& event);
+
 struct StoreStats {
   uint64_t events = 0;      // rows in the events table
   uint64_t bytes = 0;       // the store's size on disk (SQLite: the file; PostgreSQL: the tables)
@@ -127,7 +169,9 @@ class Store {
   // Stores every batch in one transaction: all or nothing. A row whose (device, seq) is stored
   // already is skipped and counted as a duplicate. Creates device rows on first sight, updates
   // last_seen, last_event, counters and the seq span, and the typed views (an event of type
-  // system_info replaces the device's system_info when its ts is newer).
+  // system_info replaces the device's system_info when its ts is newer; a new event of type
+  // alert adds an alert row, origin device, once per (device, seq); an alert event without
+  // rule_id, title or level fails the call).
   virtual Result<IngestResult> Ingest(std::span<const BatchRows> batches, int64_t now_ms) = 0;
 
   // Devices.
@@ -164,6 +208,17 @@ class Store {
   virtual Result<RetentionResult> ApplyRetention(int64_t now_ms, int64_t max_age_ms, uint64_t max_bytes) = 0;
 
   virtual Result<StoreStats> Stats() = 0;
+
+  // Alerts.
+  // Stores hub alerts (origin, device, ts, rule_id, title, level and json must be set; status
+  // starts as `new` at now_ms); returns their ids in order. All or nothing.
+  virtual Result<std::vector<int64_t>> AddAlerts(std::span<const AlertRow> alerts, int64_t now_ms) = 0;
+  virtual Result<std::vector<AlertRow>> Alerts(const AlertQuery& query) = 0;  // newest first
+  virtual Result<std::optional<AlertRow>> Alert(int64_t id) = 0;
+  // Any status may follow any other; an unknown status is InvalidArgument naming `status`, an
+  // unknown id NotFound. `by` is the token name; `note` replaces the note ("" clears it).
+  virtual Status SetAlertStatus(int64_t id, std::string_view status, std::string_view by, std::string_view note,
+                                int64_t now_ms) = 0;
 };
 
 // Opens (and creates or migrates the schema of) the store a URL names:

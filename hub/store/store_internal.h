@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/core/status.h"
 #include "hub/store/store.h"
@@ -37,9 +38,17 @@ struct BatchTally {
   uint64_t min_seq = 0;
   uint64_t max_seq = 0;
   const EventRow* newest_system_info = nullptr;  // the inserted system_info with the largest ts
+  std::vector<const EventRow*> alerts;           // the inserted events of type alert
 
   void Add(const EventRow& event, uint64_t event_bytes);
 };
+
+// Checks a hub alert before it is stored: origin device or hub, device, rule_id, title and a
+// known level; InvalidArgument naming the field otherwise.
+Status ValidateAlert(const AlertRow& alert);
+
+// The InvalidArgument of an unknown alert status, naming the field `status`.
+Status BadAlertStatus(std::string_view status);
 
 // missing = (max_seq - min_seq + 1) - events when the device has events, else 0.
 uint64_t MissingSeqs(uint64_t events, uint64_t min_seq, uint64_t max_seq);

@@ -648,6 +648,181 @@ TEST_P(StoreTest, EveryFilterCaseMatchesItsExpectedSeqs) {
   }
 }
 
+// Alerts.
+
+EventRow AlertEv(const std::string& device, uint64_t seq, int64_t ts, const std::string& rule,
+                 const std::string& level = "high") {
+  return Ev(device, seq, ts, "alert", "match",
+            Json{{"rule_id", rule},
+                 {"title", "Title of " + rule},
+                 {"level", level},
+                 {"attack", Json::array()},
+                 {"summary", "s"}});
+}
+
+AlertRow HubAlert(const std::string& device, int64_t ts, const std::string& rule, const std::string& level = "medium") {
+  AlertRow a;
+  a.device = device;
+  a.origin = "hub";
+  a.ts_ms = ts;
+  a.rule_id = rule;
+  a.title = "Title of " + rule;
+  a.level = level;
+  a.json = Json{{"type", "alert"}, {"device", device}, {"data", {{"rule_id", rule}}}}.dump();
+  return a;
+}
+
+TEST_P(StoreTest, DeviceAlertEventsBecomeAlertRowsOncePerDeviceAndSeq) {
+  BatchRows b;
+  b.device = "d1";
+  b.events = {Ev("d1", 1, 1000), AlertEv("d1", 2, 2000, "rule_a")};
+  MustIngest({b});
+  MustIngest({b});  // sent again: duplicates, no second alert
+  auto alerts = store_->Alerts(AlertQuery{});
+  ASSERT_TRUE(alerts.ok()) << alerts.status().ToString();
+  ASSERT_EQ(alerts->size(), 1u);
+  const AlertRow& a = alerts->front();
+  EXPECT_GT(a.id, 0);
+  EXPECT_EQ(a.device, "d1");
+  EXPECT_EQ(a.seq, std::optional<uint64_t>(2));
+  EXPECT_EQ(a.origin, "device");
+  EXPECT_EQ(a.ts_ms, 2000);
+  EXPECT_EQ(a.rule_id, "rule_a");
+  EXPECT_EQ(a.title, "Title of rule_a");
+  EXPECT_EQ(a.level, "high");
+  EXPECT_EQ(a.status, "new");
+  EXPECT_EQ(a.status_ms, 1'000'000);
+  EXPECT_EQ(Json::parse(a.json), Json::parse(b.events[1].json));
+}
+
+TEST_P(StoreTest, AnAlertEventWithoutRuleIdFailsTheWholeIngest) {
+  BatchRows b;
+  b.device = "d1";
+  b.events = {Ev("d1", 1, 1000), Ev("d1", 2, 2000, "alert", "match", Json{{"title", "t"}, {"level", "low"}})};
+  auto r = store_->Ingest(std::vector<BatchRows>{b}, 1000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("rule_id"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(CountAll(), 0u);
+}
+
+TEST_P(StoreTest, HubAlertsAreStoredWithIdsAndListedNewestFirst) {
+  auto ids =
+      store_->AddAlerts(std::vector<AlertRow>{HubAlert("d1", 5000, "fleet"), HubAlert("d2", 7000, "fleet")}, 9000);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  ASSERT_EQ(ids->size(), 2u);
+  EXPECT_NE((*ids)[0], (*ids)[1]);
+  auto all = store_->Alerts(AlertQuery{});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, (*ids)[1]);
+  EXPECT_EQ((*all)[0].ts_ms, 7000);
+  EXPECT_EQ((*all)[0].origin, "hub");
+  EXPECT_FALSE((*all)[0].seq.has_value());
+  EXPECT_EQ((*all)[1].device, "d1");
+  auto one = store_->Alert((*ids)[0]);
+  ASSERT_TRUE(one.ok() && one->has_value());
+  EXPECT_EQ(**one, (*all)[1]);
+  auto none = store_->Alert(999999);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_P(StoreTest, AddAlertsRejectsAnUnknownLevelAndStoresNothing) {
+  auto r = store_->AddAlerts(std::vector<AlertRow>{HubAlert("d1", 1, "a"), HubAlert("d1", 2, "b", "severe")}, 10);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("level"), std::string::npos);
+  auto all = store_->Alerts(AlertQuery{});
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->empty());
+}
+
+TEST_P(StoreTest, AlertFiltersCombineAndLimitKeepsTheNewest) {
+  BatchRows b;
+  b.device = "d1";
+  b.events = {AlertEv("d1", 1, 1000, "r1", "low"), AlertEv("d1", 2, 2000, "r2", "high")};
+  MustIngest({b});
+  ASSERT_TRUE(
+      store_
+          ->AddAlerts(std::vector<AlertRow>{HubAlert("d2", 3000, "r1", "high"), HubAlert("d2", 4000, "r2", "critical")},
+                      5000)
+          .ok());
+  auto rules = [&](AlertQuery q) {
+    auto rows = store_->Alerts(q);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    std::vector<std::string> out;
+    for (const AlertRow& a : rows.value_or(std::vector<AlertRow>{})) out.push_back(a.device + "/" + a.rule_id);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  AlertQuery q;
+  EXPECT_EQ(rules(q), (V{"d2/r2", "d2/r1", "d1/r2", "d1/r1"}));
+  q = {};
+  q.device = "d1";
+  EXPECT_EQ(rules(q), (V{"d1/r2", "d1/r1"}));
+  q = {};
+  q.level = "high";
+  EXPECT_EQ(rules(q), (V{"d2/r1", "d1/r2"}));
+  q = {};
+  q.rule = "r1";
+  EXPECT_EQ(rules(q), (V{"d2/r1", "d1/r1"}));
+  q = {};
+  q.origin = "hub";
+  EXPECT_EQ(rules(q), (V{"d2/r2", "d2/r1"}));
+  q = {};
+  q.since_ms = 2000;
+  q.until_ms = 4000;
+  EXPECT_EQ(rules(q), (V{"d2/r1", "d1/r2"}));
+  q = {};
+  q.device = "d2";
+  q.rule = "r2";
+  EXPECT_EQ(rules(q), (V{"d2/r2"}));
+  q = {};
+  q.limit = 1;
+  EXPECT_EQ(rules(q), (V{"d2/r2"}));
+  q = {};
+  q.status = "resolved";
+  EXPECT_EQ(rules(q), V{});
+}
+
+TEST_P(StoreTest, AlertStatusMovesBetweenAnyStatesAndRecordsWhoWhenAndNote) {
+  auto ids = store_->AddAlerts(std::vector<AlertRow>{HubAlert("d1", 1000, "r")}, 2000);
+  ASSERT_TRUE(ids.ok());
+  int64_t id = ids->front();
+  ASSERT_TRUE(store_->SetAlertStatus(id, "acknowledged", "alice", "looking", 3000).ok());
+  auto a = store_->Alert(id);
+  ASSERT_TRUE(a.ok() && a->has_value());
+  EXPECT_EQ((*a)->status, "acknowledged");
+  EXPECT_EQ((*a)->status_by, "alice");
+  EXPECT_EQ((*a)->status_ms, 3000);
+  EXPECT_EQ((*a)->note, "looking");
+  ASSERT_TRUE(store_->SetAlertStatus(id, "resolved", "bob", "", 4000).ok());
+  ASSERT_TRUE(store_->SetAlertStatus(id, "new", "bob", "reopened", 5000).ok());
+  a = store_->Alert(id);
+  ASSERT_TRUE(a.ok() && a->has_value());
+  EXPECT_EQ((*a)->status, "new");
+  EXPECT_EQ((*a)->note, "reopened");
+  AlertQuery new_ones;
+  new_ones.status = "new";
+  auto by_status = store_->Alerts(new_ones);
+  ASSERT_TRUE(by_status.ok());
+  EXPECT_EQ(by_status->size(), 1u);
+
+  Status bad = store_->SetAlertStatus(id, "closed", "bob", "", 6000);
+  EXPECT_EQ(bad.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(bad.message().find("status"), std::string::npos) << bad.ToString();
+  EXPECT_EQ(store_->SetAlertStatus(id + 1000, "resolved", "bob", "", 6000).code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, AlertsSurviveReopening) {
+  ASSERT_TRUE(store_->AddAlerts(std::vector<AlertRow>{HubAlert("d1", 1000, "r")}, 2000).ok());
+  Reopen();
+  auto all = store_->Alerts(AlertQuery{});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().rule_id, "r");
+}
+
 std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
 }

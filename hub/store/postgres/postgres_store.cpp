@@ -77,6 +77,27 @@ CREATE TABLE desired (
   PRIMARY KEY (scope, name)
 );
 )sql",
+    // 2: alerts (from devices and from the hub's analyzer), with their status.
+    R"sql(
+CREATE TABLE alerts (
+  id        BIGSERIAL PRIMARY KEY,
+  device    TEXT COLLATE "C" NOT NULL,
+  seq       BIGINT,
+  origin    TEXT COLLATE "C" NOT NULL,
+  ts        BIGINT NOT NULL,
+  rule_id   TEXT COLLATE "C" NOT NULL,
+  title     TEXT NOT NULL,
+  level     TEXT COLLATE "C" NOT NULL,
+  status    TEXT COLLATE "C" NOT NULL DEFAULT 'new',
+  status_at BIGINT NOT NULL DEFAULT 0,
+  status_by TEXT NOT NULL DEFAULT '',
+  note      TEXT NOT NULL DEFAULT '',
+  body      JSONB NOT NULL
+);
+CREATE UNIQUE INDEX alerts_device_seq ON alerts (device, seq);
+CREATE INDEX alerts_ts ON alerts (ts, id);
+CREATE INDEX alerts_status_ts ON alerts (status, ts);
+)sql",
 };
 
 constexpr int64_t kSchemaLockKey = 0x76696769'6c687562;  // "viglhub"
@@ -176,13 +197,29 @@ constexpr Statement kStats{
     "vigil_stats",
     "SELECT coalesce(sum(events), 0), coalesce(sum(bytes), 0), count(*), pg_total_relation_size('events') + "
     "pg_total_relation_size('devices') + pg_total_relation_size('system_info') + pg_total_relation_size('desired') "
-    "FROM devices"};
+    "+ pg_total_relation_size('alerts') FROM devices"};
+
+constexpr Statement kInsertAlert{
+    "vigil_insert_alert",
+    "INSERT INTO alerts (device, seq, origin, ts, rule_id, title, level, status, status_at, body) VALUES ($1::text, "
+    "$2::bigint, $3::text, $4::bigint, $5::text, $6::text, $7::text, 'new', $8::bigint, $9::jsonb) "
+    "ON CONFLICT (device, seq) DO NOTHING RETURNING id"};
+#define VIGIL_PG_ALERT_COLUMNS                                                                                      \
+  "SELECT id, device, seq, origin, ts, rule_id, title, level, status, status_at, status_by, note, body::text FROM " \
+  "alerts"
+constexpr const char* kAlertColumns = VIGIL_PG_ALERT_COLUMNS;
+constexpr Statement kOneAlert{"vigil_one_alert", VIGIL_PG_ALERT_COLUMNS " WHERE id = $1::bigint"};
+#undef VIGIL_PG_ALERT_COLUMNS
+constexpr Statement kSetAlertStatus{
+    "vigil_set_alert_status",
+    "UPDATE alerts SET status = $2::text, status_at = $3::bigint, status_by = $4::text, "
+    "note = $5::text WHERE id = $1::bigint"};
 
 constexpr const Statement* kStatements[] = {
     &kInsertEvents, &kTouchDevice, &kAddCounts,   &kUpsertSystemInfo, &kAddDevice,  &kSetState,   &kSetGroup,
     &kSetRevoked,   &kMarkSilent,  &kAllDevices,  &kOneDevice,        &kGaps,       &kSetDesired, &kEffectiveDesired,
     &kAllDesired,   &kSetReported, &kOldestByAge, &kOldest,           &kTotalBytes, &kDeleteRows, &kSubtractCounts,
-    &kStats,
+    &kStats,        &kInsertAlert, &kOneAlert,    &kSetAlertStatus,
 };
 
 std::string DumpJson(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
@@ -216,18 +253,26 @@ class Params {
     return Add(std::string(buf), kFloat8Oid);
   }
   Params& Add(bool v) { return Add(std::string(v ? "true" : "false")); }
+  Params& AddNull(Oid type = kInt8Oid) {
+    values_.emplace_back();
+    types_.push_back(type);
+    nulls_.push_back(values_.size() - 1);
+    return *this;
+  }
   int size() const { return static_cast<int>(values_.size()); }
   const Oid* types() const { return types_.data(); }
   std::vector<const char*> Pointers() const {
     std::vector<const char*> p;
     p.reserve(values_.size());
     for (const std::string& v : values_) p.push_back(v.c_str());
+    for (size_t i : nulls_) p[i] = nullptr;
     return p;
   }
 
  private:
   std::vector<std::string> values_;
   std::vector<Oid> types_;
+  std::vector<size_t> nulls_;  // indexes of NULL parameters
 };
 
 // Appends one element of a text-format array literal: "..." with '"' and '\' escaped.
@@ -483,9 +528,119 @@ Result<IngestResult> PostgresStore::IngestOnce(std::span<const BatchRows> batche
       auto r = conn_->Run(kUpsertSystemInfo, p, "ingest: system_info of device " + batch.device);
       if (!r.ok()) return r.status();
     }
+    for (const EventRow* e : tally.alerts) {
+      auto alert = AlertFromEventRow(*e);
+      if (!alert.ok()) return alert.status();
+      auto id = InsertAlert(*alert, now_ms);
+      if (!id.ok()) return id.status();
+    }
   }
   VIGIL_RETURN_IF_ERROR(txn.Commit(exec));
   return result;
+}
+
+Result<int64_t> PostgresStore::InsertAlert(const AlertRow& a, int64_t now_ms) {
+  Params p;
+  p.Add(std::string_view(a.device));
+  if (a.seq) {
+    p.Add(*a.seq);
+  } else {
+    p.AddNull();
+  }
+  p.Add(std::string_view(a.origin)).Add(a.ts_ms).Add(std::string_view(a.rule_id)).Add(std::string_view(a.title));
+  p.Add(std::string_view(a.level)).Add(now_ms).Add(std::string_view(a.json));
+  auto r = conn_->Run(kInsertAlert, p, "alert of device " + a.device + " rule " + a.rule_id);
+  if (!r.ok()) return r.status();
+  return PQntuples(r->get()) > 0 ? Int(r->get(), 0, 0) : int64_t{0};
+}
+
+Result<std::vector<int64_t>> PostgresStore::AddAlerts(std::span<const AlertRow> alerts, int64_t now_ms) {
+  for (const AlertRow& a : alerts) VIGIL_RETURN_IF_ERROR(store_internal::ValidateAlert(a));
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Result<std::vector<int64_t>> {
+    auto exec = [this](const char* sql) { return conn_->Simple(sql); };
+    Transaction txn(this, conn_->get());
+    VIGIL_RETURN_IF_ERROR(txn.Begin(exec));
+    std::vector<int64_t> ids;
+    for (const AlertRow& a : alerts) {
+      auto id = InsertAlert(a, now_ms);
+      if (!id.ok()) return id.status();
+      ids.push_back(*id);
+    }
+    VIGIL_RETURN_IF_ERROR(txn.Commit(exec));
+    return ids;
+  });
+}
+
+namespace {
+AlertRow ReadAlert(const PGresult* r, int i) {
+  AlertRow a;
+  a.id = Int(r, i, 0);
+  a.device = Text(r, i, 1);
+  if (!PQgetisnull(r, i, 2)) a.seq = Uint(r, i, 2);
+  a.origin = Text(r, i, 3);
+  a.ts_ms = Int(r, i, 4);
+  a.rule_id = Text(r, i, 5);
+  a.title = Text(r, i, 6);
+  a.level = Text(r, i, 7);
+  a.status = Text(r, i, 8);
+  a.status_ms = Int(r, i, 9);
+  a.status_by = Text(r, i, 10);
+  a.note = Text(r, i, 11);
+  a.json = Text(r, i, 12);
+  return a;
+}
+}  // namespace
+
+Result<std::vector<AlertRow>> PostgresStore::Alerts(const AlertQuery& q) {
+  std::string sql = kAlertColumns;
+  Params p;
+  auto add = [&](const char* cond, auto value) {
+    sql += p.size() == 0 ? " WHERE " : " AND ";
+    p.Add(value);
+    sql += cond + std::to_string(p.size());
+  };
+  if (q.status) add("status = $", std::string_view(*q.status));
+  if (q.device) add("device = $", std::string_view(*q.device));
+  if (q.level) add("level = $", std::string_view(*q.level));
+  if (q.rule) add("rule_id = $", std::string_view(*q.rule));
+  if (q.origin) add("origin = $", std::string_view(*q.origin));
+  if (q.since_ms) add("ts >= $", *q.since_ms);
+  if (q.until_ms) add("ts < $", *q.until_ms);
+  sql += " ORDER BY ts DESC, id DESC";
+  if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit);
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Result<std::vector<AlertRow>> {
+    auto r = conn_->RunSql(sql, p, "alerts");
+    if (!r.ok()) return r.status();
+    std::vector<AlertRow> rows;
+    for (int i = 0; i < PQntuples(r->get()); ++i) rows.push_back(ReadAlert(r->get(), i));
+    return rows;
+  });
+}
+
+Result<std::optional<AlertRow>> PostgresStore::Alert(int64_t id) {
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Result<std::optional<AlertRow>> {
+    auto r = conn_->Run(kOneAlert, Params().Add(id), "alert " + std::to_string(id));
+    if (!r.ok()) return r.status();
+    if (PQntuples(r->get()) == 0) return std::optional<AlertRow>();
+    return std::optional<AlertRow>(ReadAlert(r->get(), 0));
+  });
+}
+
+Status PostgresStore::SetAlertStatus(int64_t id, std::string_view status, std::string_view by, std::string_view note,
+                                     int64_t now_ms) {
+  if (!IsAlertStatus(status)) return store_internal::BadAlertStatus(status);
+  std::lock_guard lock(mu_);
+  Params p;
+  p.Add(id).Add(status).Add(now_ms).Add(by).Add(note);
+  return WithReconnect([&]() -> Status {
+    auto r = conn_->Run(kSetAlertStatus, p, "set status of alert " + std::to_string(id));
+    if (!r.ok()) return r.status();
+    if (std::string_view(PQcmdTuples(r->get())) == "0") return Status::NotFound("alert " + std::to_string(id));
+    return Status::Ok();
+  });
 }
 
 Result<IngestResult> PostgresStore::Ingest(std::span<const BatchRows> batches, int64_t now_ms) {

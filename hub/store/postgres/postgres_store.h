@@ -60,6 +60,11 @@ class PostgresStore final : public Store {
   Status SetReported(std::string_view device, const Json& reported, int64_t now_ms) override;
   Result<RetentionResult> ApplyRetention(int64_t now_ms, int64_t max_age_ms, uint64_t max_bytes) override;
   Result<StoreStats> Stats() override;
+  Result<std::vector<int64_t>> AddAlerts(std::span<const AlertRow> alerts, int64_t now_ms) override;
+  Result<std::vector<AlertRow>> Alerts(const AlertQuery& query) override;
+  Result<std::optional<AlertRow>> Alert(int64_t id) override;
+  Status SetAlertStatus(int64_t id, std::string_view status, std::string_view by, std::string_view note,
+                        int64_t now_ms) override;
 
   // The backend process id of the current connection (for tests that break the connection).
   int BackendPid();
@@ -76,6 +81,9 @@ class PostgresStore final : public Store {
 
   Result<std::vector<DeviceRow>> LoadDevices(std::string_view only_id);
   Result<IngestResult> IngestOnce(std::span<const BatchRows> batches, int64_t now_ms);
+  // Inserts one alert (skipped when its (device, seq) is stored) in the open transaction;
+  // returns its id (0 when skipped).
+  Result<int64_t> InsertAlert(const AlertRow& alert, int64_t now_ms);
   Result<uint64_t> RetentionPass(int64_t cutoff_ms, uint64_t max_bytes, bool by_age);
 
   const std::string url_;

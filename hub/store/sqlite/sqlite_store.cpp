@@ -71,7 +71,39 @@ CREATE TABLE desired (
   PRIMARY KEY (scope, name)
 );
 )sql",
+    // 2: alerts (from devices and from the hub's analyzer), with their status.
+    R"sql(
+CREATE TABLE alerts (
+  id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  device    TEXT    NOT NULL,
+  seq       INTEGER,
+  origin    TEXT    NOT NULL,
+  ts        INTEGER NOT NULL,
+  rule_id   TEXT    NOT NULL,
+  title     TEXT    NOT NULL,
+  level     TEXT    NOT NULL,
+  status    TEXT    NOT NULL DEFAULT 'new',
+  status_at INTEGER NOT NULL DEFAULT 0,
+  status_by TEXT    NOT NULL DEFAULT '',
+  note      TEXT    NOT NULL DEFAULT '',
+  body      TEXT    NOT NULL
+);
+CREATE UNIQUE INDEX alerts_device_seq ON alerts (device, seq);
+CREATE INDEX alerts_ts ON alerts (ts, id);
+CREATE INDEX alerts_status_ts ON alerts (status, ts);
+)sql",
 };
+
+constexpr const char* kInsertAlert =
+    "INSERT INTO alerts (device, seq, origin, ts, rule_id, title, level, status, status_at, body) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'new', ?8, ?9) ON CONFLICT (device, seq) DO NOTHING";
+constexpr const char* kAlertColumns =
+    "SELECT id, device, seq, origin, ts, rule_id, title, level, status, status_at, status_by, note, body FROM alerts";
+constexpr const char* kOneAlert =
+    "SELECT id, device, seq, origin, ts, rule_id, title, level, status, status_at, status_by, note, body FROM alerts "
+    "WHERE id = ?1";
+constexpr const char* kSetAlertStatus =
+    "UPDATE alerts SET status = ?2, status_at = ?3, status_by = ?4, note = ?5 WHERE id = ?1";
 
 constexpr const char* kInsertEvent =
     "INSERT INTO events (device, seq, ts, type, action, priority, count, received, body) "
@@ -167,6 +199,8 @@ class SqliteStore::Stmt {
 
   void Bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
   void Bind(int i, double v) { sqlite3_bind_double(s_, i, v); }
+  void BindNull(int i) { sqlite3_bind_null(s_, i); }
+  bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
   void Bind(int i, std::string_view v) {
     // A null data() would bind NULL: an empty string_view is bound as ''.
     sqlite3_bind_text(s_, i, v.data() ? v.data() : "", static_cast<int>(v.size()), SQLITE_STATIC);
@@ -396,9 +430,125 @@ Result<IngestResult> SqliteStore::Ingest(std::span<const BatchRows> batches, int
       if (sysinfo.Step() != SQLITE_DONE) return Error("ingest: system_info of device " + batch.device);
       sysinfo.Reset();
     }
+    for (const EventRow* e : tally.alerts) {
+      auto alert = AlertFromEventRow(*e);
+      if (!alert.ok()) return alert.status();
+      VIGIL_RETURN_IF_ERROR(InsertAlert(*alert, now_ms));
+    }
   }
   VIGIL_RETURN_IF_ERROR(txn.Commit());
   return result;
+}
+
+Status SqliteStore::InsertAlert(const AlertRow& a, int64_t now_ms) {
+  VIGIL_STMT(s, kInsertAlert);
+  s.Bind(1, std::string_view(a.device));
+  if (a.seq) {
+    s.Bind(2, static_cast<int64_t>(*a.seq));
+  } else {
+    s.BindNull(2);
+  }
+  s.Bind(3, std::string_view(a.origin));
+  s.Bind(4, a.ts_ms);
+  s.Bind(5, std::string_view(a.rule_id));
+  s.Bind(6, std::string_view(a.title));
+  s.Bind(7, std::string_view(a.level));
+  s.Bind(8, now_ms);
+  s.Bind(9, std::string_view(a.json));
+  if (s.Step() != SQLITE_DONE) return Error("alert of device " + a.device + " rule " + a.rule_id);
+  return Status::Ok();
+}
+
+Result<std::vector<int64_t>> SqliteStore::AddAlerts(std::span<const AlertRow> alerts, int64_t now_ms) {
+  for (const AlertRow& a : alerts) VIGIL_RETURN_IF_ERROR(store_internal::ValidateAlert(a));
+  std::lock_guard lock(mu_);
+  Transaction txn(db_, [this](const char* sql) { return Exec(sql); });
+  VIGIL_RETURN_IF_ERROR(txn.Begin());
+  std::vector<int64_t> ids;
+  for (const AlertRow& a : alerts) {
+    VIGIL_RETURN_IF_ERROR(InsertAlert(a, now_ms));
+    ids.push_back(sqlite3_changes(db_) > 0 ? sqlite3_last_insert_rowid(db_) : 0);
+  }
+  VIGIL_RETURN_IF_ERROR(txn.Commit());
+  return ids;
+}
+
+namespace {
+template <typename S>
+AlertRow ReadAlert(const S& s) {
+  AlertRow a;
+  a.id = s.Int(0);
+  a.device = s.Text(1);
+  if (!s.IsNull(2)) a.seq = s.Uint(2);
+  a.origin = s.Text(3);
+  a.ts_ms = s.Int(4);
+  a.rule_id = s.Text(5);
+  a.title = s.Text(6);
+  a.level = s.Text(7);
+  a.status = s.Text(8);
+  a.status_ms = s.Int(9);
+  a.status_by = s.Text(10);
+  a.note = s.Text(11);
+  a.json = s.Text(12);
+  return a;
+}
+}  // namespace
+
+Result<std::vector<AlertRow>> SqliteStore::Alerts(const AlertQuery& q) {
+  std::string sql = kAlertColumns;
+  std::vector<std::variant<std::string_view, int64_t>> params;
+  auto add = [&](const char* cond, auto value) {
+    sql += params.empty() ? " WHERE " : " AND ";
+    params.emplace_back(value);
+    sql += cond + std::to_string(params.size());
+  };
+  if (q.status) add("status = ?", std::string_view(*q.status));
+  if (q.device) add("device = ?", std::string_view(*q.device));
+  if (q.level) add("level = ?", std::string_view(*q.level));
+  if (q.rule) add("rule_id = ?", std::string_view(*q.rule));
+  if (q.origin) add("origin = ?", std::string_view(*q.origin));
+  if (q.since_ms) add("ts >= ?", *q.since_ms);
+  if (q.until_ms) add("ts < ?", *q.until_ms);
+  sql += " ORDER BY ts DESC, id DESC";
+  if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit);
+  std::lock_guard lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    return Error("alerts");
+  }
+  Stmt s(raw);
+  for (size_t i = 0; i < params.size(); ++i) std::visit([&](auto v) { s.Bind(static_cast<int>(i + 1), v); }, params[i]);
+  std::vector<AlertRow> rows;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(ReadAlert(s));
+  if (rc != SQLITE_DONE) return Error("alerts");
+  return rows;
+}
+
+Result<std::optional<AlertRow>> SqliteStore::Alert(int64_t id) {
+  std::lock_guard lock(mu_);
+  VIGIL_STMT(s, kOneAlert);
+  s.Bind(1, id);
+  int rc = s.Step();
+  if (rc == SQLITE_ROW) return std::optional<AlertRow>(ReadAlert(s));
+  if (rc != SQLITE_DONE) return Error("alert " + std::to_string(id));
+  return std::optional<AlertRow>();
+}
+
+Status SqliteStore::SetAlertStatus(int64_t id, std::string_view status, std::string_view by, std::string_view note,
+                                   int64_t now_ms) {
+  if (!IsAlertStatus(status)) return store_internal::BadAlertStatus(status);
+  std::lock_guard lock(mu_);
+  VIGIL_STMT(s, kSetAlertStatus);
+  s.Bind(1, id);
+  s.Bind(2, status);
+  s.Bind(3, now_ms);
+  s.Bind(4, by);
+  s.Bind(5, note);
+  if (s.Step() != SQLITE_DONE) return Error("set status of alert " + std::to_string(id));
+  if (sqlite3_changes(db_) == 0) return Status::NotFound("alert " + std::to_string(id));
+  return Status::Ok();
 }
 
 Status SqliteStore::AddDevice(std::string_view id, std::string_view group, int64_t now_ms) {

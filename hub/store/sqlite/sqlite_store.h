@@ -60,6 +60,11 @@ class SqliteStore final : public Store {
   Status SetReported(std::string_view device, const Json& reported, int64_t now_ms) override;
   Result<RetentionResult> ApplyRetention(int64_t now_ms, int64_t max_age_ms, uint64_t max_bytes) override;
   Result<StoreStats> Stats() override;
+  Result<std::vector<int64_t>> AddAlerts(std::span<const AlertRow> alerts, int64_t now_ms) override;
+  Result<std::vector<AlertRow>> Alerts(const AlertQuery& query) override;
+  Result<std::optional<AlertRow>> Alert(int64_t id) override;
+  Status SetAlertStatus(int64_t id, std::string_view status, std::string_view by, std::string_view note,
+                        int64_t now_ms) override;
 
  private:
   class Stmt;
@@ -69,6 +74,8 @@ class SqliteStore final : public Store {
   Status Init();
   Status Exec(const char* sql);
   Status Error(std::string_view what) const;
+  // Inserts one alert (skipped when its (device, seq) is stored); in the caller's transaction.
+  Status InsertAlert(const AlertRow& alert, int64_t now_ms);
   Result<std::vector<DeviceRow>> LoadDevices(std::string_view only_id);
   // Deletes `rows` (rowid, device, bytes) and fixes the touched devices' counters; in the open
   // transaction.
