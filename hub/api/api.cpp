@@ -40,6 +40,11 @@ enum class Handler {
   kDeviceConfig,
   kGroupConfig,
   kDeviceGroup,
+  kAlerts,
+  kAlert,
+  kAlertStatus,
+  kRules,
+  kRulesReload,
 };
 
 struct RouteDef {
@@ -59,6 +64,11 @@ constexpr RouteDef kRouteDefs[] = {
     {{"PUT", "/api/v1/devices/{id}/config", RouteAccess::kWrite}, Handler::kDeviceConfig},
     {{"PUT", "/api/v1/groups/{name}/config", RouteAccess::kWrite}, Handler::kGroupConfig},
     {{"PUT", "/api/v1/devices/{id}/group", RouteAccess::kWrite}, Handler::kDeviceGroup},
+    {{"GET", "/api/v1/alerts", RouteAccess::kRead}, Handler::kAlerts},
+    {{"GET", "/api/v1/alerts/{id}", RouteAccess::kRead}, Handler::kAlert},
+    {{"PUT", "/api/v1/alerts/{id}", RouteAccess::kWrite}, Handler::kAlertStatus},
+    {{"GET", "/api/v1/rules", RouteAccess::kRead}, Handler::kRules},
+    {{"POST", "/api/v1/rules/reload", RouteAccess::kWrite}, Handler::kRulesReload},
 };
 
 constexpr std::array<ApiRoute, std::size(kRouteDefs)> MakeRoutes() {
@@ -213,6 +223,25 @@ Json GapsJson(const std::vector<SeqGap>& gaps, size_t limit) {
     out.push_back(Json{{"first", gaps[i].first}, {"last", gaps[i].last}});
   return out;
 }
+
+Json AlertJson(const AlertRow& a) {
+  Json alert = Json::parse(a.json, nullptr, /*allow_exceptions=*/false);
+  return Json{{"id", a.id},
+              {"device", a.device},
+              {"seq", a.seq ? Json(*a.seq) : Json(nullptr)},
+              {"origin", a.origin},
+              {"ts", a.ts_ms},
+              {"rule_id", a.rule_id},
+              {"title", a.title},
+              {"level", a.level},
+              {"status", a.status},
+              {"status_changed", TimeOrNull(a.status_ms)},
+              {"status_by", a.status_by},
+              {"note", a.note},
+              {"alert", alert.is_discarded() ? Json(nullptr) : alert}};
+}
+
+constexpr size_t kMaxNoteChars = 4096;
 
 bool IsValidGroupName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
@@ -430,6 +459,16 @@ class ApiServer::Impl {
         return PutConfig("group", params.at(0), req, res);
       case Handler::kDeviceGroup:
         return PutGroup(params.at(0), req, res);
+      case Handler::kAlerts:
+        return Alerts(req, res);
+      case Handler::kAlert:
+        return Alert(params.at(0), req, res);
+      case Handler::kAlertStatus:
+        return PutAlertStatus(params.at(0), req, res);
+      case Handler::kRules:
+        return Rules(req, res, /*reload=*/false);
+      case Handler::kRulesReload:
+        return Rules(req, res, /*reload=*/true);
     }
     SendError(res, 500, "unhandled route");
   }
@@ -564,6 +603,7 @@ class ApiServer::Impl {
                         {"event_bytes", stats->event_bytes},
                         {"devices", stats->devices}};
     out["ingest"] = hooks_.ingest_stats ? hooks_.ingest_stats() : Json::object();
+    out["analyze"] = hooks_.analyze_stats ? hooks_.analyze_stats() : Json::object();
     out["api"] = Json{{"requests", requests_.load(std::memory_order_relaxed)},
                       {"client_errors", client_errors_.load(std::memory_order_relaxed)},
                       {"server_errors", server_errors_.load(std::memory_order_relaxed)},
@@ -680,6 +720,115 @@ class ApiServer::Impl {
     SendJson(res, 200, DeviceJson(**updated));
   }
 
+  // The alert id of a path: a positive integer.
+  static std::optional<int64_t> ParseAlertId(const std::string& text) {
+    int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || ptr != text.data() + text.size() || v < 1) return std::nullopt;
+    return v;
+  }
+
+  void Alerts(const httplib::Request& req, httplib::Response& res) {
+    Status st = CheckParams(req, {"status", "device", "level", "rule", "origin", "since", "until", "limit"});
+    if (!st.ok()) return SendStatus(res, st);
+    AlertQuery q;
+    if (req.has_param("status")) {
+      q.status = req.get_param_value("status");
+      if (!IsAlertStatus(*q.status)) {
+        return SendError(res, 400, "status: expected new, acknowledged or resolved, got \"" + *q.status + "\"");
+      }
+    }
+    if (req.has_param("origin")) {
+      q.origin = req.get_param_value("origin");
+      if (*q.origin != "device" && *q.origin != "hub") {
+        return SendError(res, 400, "origin: expected device or hub, got \"" + *q.origin + "\"");
+      }
+    }
+    if (req.has_param("device")) q.device = req.get_param_value("device");
+    if (req.has_param("level")) q.level = req.get_param_value("level");
+    if (req.has_param("rule")) q.rule = req.get_param_value("rule");
+    int64_t now = Now();
+    if (req.has_param("since")) {
+      auto since = ParseTimeSpec(req.get_param_value("since"), now);
+      if (!since.ok()) return SendStatus(res, since.status().WithContext("since"));
+      q.since_ms = *since;
+    }
+    if (req.has_param("until")) {
+      auto until = ParseTimeSpec(req.get_param_value("until"), now);
+      if (!until.ok()) return SendStatus(res, until.status().WithContext("until"));
+      q.until_ms = *until;
+    }
+    auto limit = ParseLimit(req, kDefaultLimit);
+    if (!limit.ok()) return SendStatus(res, limit.status());
+    q.limit = *limit + 1;
+    auto rows = store_.Alerts(q);
+    if (!rows.ok()) return SendStatus(res, rows.status());
+    bool truncated = rows->size() > *limit;
+    Json list = Json::array();
+    for (size_t i = 0; i < rows->size() && i < *limit; ++i) list.push_back(AlertJson((*rows)[i]));
+    size_t n = list.size();
+    SendJson(res, 200, Json{{"alerts", std::move(list)}, {"count", n}, {"truncated", truncated}});
+  }
+
+  void Alert(const std::string& id_text, const httplib::Request& req, httplib::Response& res) {
+    if (Status st = CheckParams(req, {}); !st.ok()) return SendStatus(res, st);
+    auto id = ParseAlertId(id_text);
+    if (!id) return SendError(res, 404, "no alert \"" + id_text + "\"");
+    auto alert = store_.Alert(*id);
+    if (!alert.ok()) return SendStatus(res, alert.status());
+    if (!alert->has_value()) return SendError(res, 404, "no alert " + id_text);
+    SendJson(res, 200, AlertJson(**alert));
+  }
+
+  // The name of the request's token (already checked by Authorize); "" when it cannot be read.
+  std::string TokenName(const httplib::Request& req) {
+    std::string header = req.get_header_value("Authorization");
+    if (header.size() <= 7) return "";
+    std::string_view token = std::string_view(header).substr(7);
+    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+    while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+    auto match = tokens_.Check(token);
+    return match.ok() && match->has_value() ? (*match)->name : std::string();
+  }
+
+  void PutAlertStatus(const std::string& id_text, const httplib::Request& req, httplib::Response& res) {
+    if (Status st = CheckParams(req, {}); !st.ok()) return SendStatus(res, st);
+    auto body = ParseBody(req, {"status", "note"});
+    if (!body.ok()) return SendStatus(res, body.status());
+    auto status = body->find("status");
+    if (status == body->end() || !status->is_string()) {
+      return SendError(res, 400, "status: expected new, acknowledged or resolved");
+    }
+    std::string note;
+    if (auto n = body->find("note"); n != body->end() && !n->is_null()) {
+      if (!n->is_string()) return SendError(res, 400, "note: expected a string");
+      note = n->get<std::string>();
+      if (note.size() > kMaxNoteChars) {
+        return SendError(res, 400, "note: at most " + std::to_string(kMaxNoteChars) + " bytes");
+      }
+    }
+    std::string value = status->get<std::string>();
+    if (!IsAlertStatus(value)) {
+      return SendError(res, 400, "status: expected new, acknowledged or resolved, got \"" + value + "\"");
+    }
+    auto id = ParseAlertId(id_text);
+    if (!id) return SendError(res, 404, "no alert \"" + id_text + "\"");
+    std::string by = TokenName(req);
+    if (Status st = store_.SetAlertStatus(*id, value, by, note, Now()); !st.ok()) return SendStatus(res, st);
+    spdlog::info("api: alert {} set to {} by \"{}\"", *id, value, by);
+    auto alert = store_.Alert(*id);
+    if (!alert.ok()) return SendStatus(res, alert.status());
+    if (!alert->has_value()) return SendError(res, 404, "no alert " + id_text);
+    SendJson(res, 200, AlertJson(**alert));
+  }
+
+  void Rules(const httplib::Request& req, httplib::Response& res, bool reload) {
+    if (Status st = CheckParams(req, {}); !st.ok()) return SendStatus(res, st);
+    auto& hook = reload ? hooks_.reload_rules : hooks_.rules;
+    if (!hook) return SendError(res, 503, "the hub runs no analyzer");
+    SendJson(res, 200, hook());
+  }
+
   Store& store_;
   TokenStore& tokens_;
   const ApiHooks hooks_;
@@ -744,6 +893,9 @@ Status ApiServer::Start() {
     if (route.method == "PUT") {
       server_->Put(PathRegex(route.path),
                    [impl](const httplib::Request& req, httplib::Response& res) { impl->HandleWithBody(req, res); });
+    } else if (route.method == "POST") {
+      server_->Post(PathRegex(route.path),
+                    [impl](const httplib::Request& req, httplib::Response& res) { impl->HandleWithBody(req, res); });
     }
   }
 

@@ -2,7 +2,8 @@
 // hub/api/openapi.yaml (served at GET /api/v1/openapi.yaml and compiled into the binary).
 //
 // Authentication: `Authorization: Bearer <token>` (tokens.h). A viewer token may call every
-// GET; writes (PUT) need an admin token. /api/v1/health and /api/v1/openapi.yaml need none.
+// GET; writes (PUT, POST) need an admin token; an alert's status change records the token's name. /api/v1/health and
+// /api/v1/openapi.yaml need none.
 //
 // Errors are JSON, `{"error": "<what went wrong>"}`, with the status saying which kind:
 //   400 a bad parameter or body (a bad filter: "filter: column N: ...")
@@ -60,7 +61,7 @@ enum class RouteAccess {
 // One route of the API. `path` is written as in openapi.yaml (`/api/v1/devices/{id}`); a
 // `{name}` segment matches one path segment (percent-decoded, never empty, no '/').
 struct ApiRoute {
-  std::string_view method;  // "GET", "PUT"
+  std::string_view method;  // "GET", "PUT", "POST"
   std::string_view path;
   RouteAccess access;
 };
@@ -85,6 +86,12 @@ struct ApiHooks {
   // The clock, UTC ms since the epoch, for relative times (`since=1h`), generated versions and
   // `updated` stamps. Unset: the system clock.
   std::function<int64_t()> now_ms;
+  // The analyzer (hub/analyze): its counters under "analyze" in GET /api/v1/stats; the loaded
+  // rules and load errors (GET /api/v1/rules, RulesReport::ToJson); a reload of rules and
+  // lists returning the new report (POST /api/v1/rules/reload). Unset: {} and 503.
+  std::function<nlohmann::json()> analyze_stats;
+  std::function<nlohmann::json()> rules;
+  std::function<nlohmann::json()> reload_rules;
 };
 
 class ApiServer {

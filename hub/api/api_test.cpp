@@ -119,6 +119,16 @@ class ApiTest : public ::testing::Test {
       published_.push_back(id);
     };
     hooks.now_ms = [] { return kNow; };
+    hooks.rules = [this] {
+      std::lock_guard lock(mu_);
+      return Json{
+          {"rules", Json::array()}, {"errors", Json::array({"bad.yml:3: unknown modifier"})}, {"reloads", reloads_}};
+    };
+    hooks.reload_rules = [this] {
+      std::lock_guard lock(mu_);
+      ++reloads_;
+      return Json{{"rules", Json::array()}, {"errors", Json::array()}, {"reloads", reloads_}};
+    };
     options.host = "127.0.0.1";
     options.port = 0;
     options.threads = 2;
@@ -192,13 +202,15 @@ class ApiTest : public ::testing::Test {
   std::string viewer_;
   std::mutex mu_;
   std::vector<std::string> published_;
+  int reloads_ = 0;
   std::vector<Json> sent_;
 };
 
 // A concrete path for a route template ({id} -> d1, {name} -> lab).
 std::string Concrete(std::string_view path) {
   std::string out(path);
-  for (auto [from, to] : {std::pair{"{id}", "d1"}, std::pair{"{name}", "lab"}}) {
+  const bool alert = path.starts_with("/api/v1/alerts/");
+  for (auto [from, to] : {std::pair{"{id}", alert ? "1" : "d1"}, std::pair{"{name}", "lab"}}) {
     for (size_t at; (at = out.find(from)) != std::string::npos;) out.replace(at, std::string_view(from).size(), to);
   }
   return out;
@@ -220,14 +232,16 @@ TEST_F(ApiTest, EveryProtectedRouteRefusesMissingTokenWith401AndWwwAuthenticate)
   for (const ApiRoute& route : ApiRoutes()) {
     if (route.access == RouteAccess::kPublic) continue;
     std::string path = Concrete(route.path);
-    httplib::Result r = route.method == "GET" ? cli.Get(path) : cli.Put(path, "{}", "application/json");
+    httplib::Result r = route.method == "GET"   ? cli.Get(path)
+                        : route.method == "PUT" ? cli.Put(path, "{}", "application/json")
+                                                : cli.Post(path, "{}", "application/json");
     Reply reply = ToReply(r);
     EXPECT_EQ(reply.status, 401) << route.method << " " << path;
     EXPECT_THAT(reply.Header("WWW-Authenticate"), HasSubstr("Bearer")) << path;
     EXPECT_TRUE(reply.json.contains("error")) << reply.body;
     ++checked;
   }
-  EXPECT_EQ(checked, 9);
+  EXPECT_EQ(checked, 14);
 }
 
 TEST_F(ApiTest, WrongOrMalformedTokenIs401) {
@@ -250,12 +264,16 @@ TEST_F(ApiTest, ViewerReadsButEveryWriteIs403) {
   int checked = 0;
   for (const ApiRoute& route : ApiRoutes()) {
     if (route.access != RouteAccess::kWrite) continue;
-    Reply reply = Put(Concrete(route.path), viewer_, R"({"config": {}, "group": "x"})");
+    auto cli = Client();
+    const std::string body = R"({"config": {}, "group": "x", "status": "resolved"})";
+    Reply reply = route.method == "PUT"
+                      ? Put(Concrete(route.path), viewer_, body)
+                      : ToReply(cli.Post(Concrete(route.path), Auth(viewer_), body, "application/json"));
     EXPECT_EQ(reply.status, 403) << route.path;
     EXPECT_THAT(reply.json["error"].get<std::string>(), HasSubstr("admin token"));
     ++checked;
   }
-  EXPECT_EQ(checked, 3);
+  EXPECT_EQ(checked, 5);
   EXPECT_TRUE(TakePublished().empty());
   auto desired = store_->EffectiveDesired("d1");
   ASSERT_TRUE(desired.ok());
@@ -627,6 +645,124 @@ TEST(ApiServerStart, StaticDirThatIsNotADirectoryIsAnError) {
   Status st = server.Start();
   ASSERT_FALSE(st.ok());
   EXPECT_THAT(std::string(st.message()), HasSubstr("nope"));
+}
+
+// Alerts: two from a device (ingested as events of type alert), one from the hub.
+class AlertApiTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    ApiTest::SetUp();
+    auto alert = [](uint64_t seq, int64_t ts, const std::string& rule, const std::string& level) {
+      return Row(EventJson(
+          "d1", seq, ts, "alert", "match",
+          {{"rule_id", rule}, {"title", "T " + rule}, {"level", level}, {"attack", Json::array()}, {"summary", "s"}}));
+    };
+    std::vector<BatchRows> batches(1);
+    batches[0].device = "d1";
+    batches[0].events = {alert(1, kNow - 3 * kHour, "r1", "high"), alert(2, kNow - 2 * kHour, "r2", "low")};
+    ASSERT_TRUE(store_->Ingest(batches, kNow - 1000).ok());
+    AlertRow hub;
+    hub.device = "d2";
+    hub.origin = "hub";
+    hub.ts_ms = kNow - kHour;
+    hub.rule_id = "fleet";
+    hub.title = "Fleet";
+    hub.level = "medium";
+    hub.json = R"({"type":"alert","device":"d2","data":{"rule_id":"fleet"}})";
+    auto ids = store_->AddAlerts(std::vector<AlertRow>{hub}, kNow - 500);
+    ASSERT_TRUE(ids.ok());
+    hub_id_ = ids->front();
+  }
+  std::vector<std::string> Rules(httplib::Params params) {
+    Reply r = Get("/api/v1/alerts", viewer_, std::move(params));
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::vector<std::string> out;
+    for (const auto& a : r.json["alerts"]) out.push_back(a["rule_id"]);
+    return out;
+  }
+  int64_t hub_id_ = 0;
+};
+
+TEST_F(AlertApiTest, ListIsNewestFirstAndFilters) {
+  EXPECT_THAT(Rules({}), ElementsAre("fleet", "r2", "r1"));
+  EXPECT_THAT(Rules({{"origin", "device"}}), ElementsAre("r2", "r1"));
+  EXPECT_THAT(Rules({{"device", "d2"}}), ElementsAre("fleet"));
+  EXPECT_THAT(Rules({{"level", "high"}}), ElementsAre("r1"));
+  EXPECT_THAT(Rules({{"rule", "r2"}}), ElementsAre("r2"));
+  EXPECT_THAT(Rules({{"since", "150m"}}), ElementsAre("fleet", "r2"));
+  EXPECT_THAT(Rules({{"until", "150m"}}), ElementsAre("r1"));
+  EXPECT_THAT(Rules({{"status", "acknowledged"}}), ElementsAre());
+  Reply limited = Get("/api/v1/alerts", viewer_, {{"limit", "1"}});
+  EXPECT_EQ(limited.json["count"], 1);
+  EXPECT_EQ(limited.json["truncated"], true);
+  const Json first = Get("/api/v1/alerts", viewer_).json["alerts"][1];
+  EXPECT_EQ(first["origin"], "device");
+  EXPECT_EQ(first["seq"], 2);
+  EXPECT_EQ(first["status"], "new");
+  EXPECT_EQ(first["alert"]["data"]["rule_id"], "r2");
+}
+
+TEST_F(AlertApiTest, BadFiltersAre400NamingTheParameter) {
+  Reply bad = Get("/api/v1/alerts", viewer_, {{"status", "open"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.json["error"].get<std::string>(), HasSubstr("status"));
+  Reply unknown = Get("/api/v1/alerts", viewer_, {{"severity", "high"}});
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_THAT(unknown.json["error"].get<std::string>(), HasSubstr("severity"));
+}
+
+TEST_F(AlertApiTest, GetOneAndUnknownIs404) {
+  Reply one = Get("/api/v1/alerts/" + std::to_string(hub_id_), viewer_);
+  EXPECT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(one.json["rule_id"], "fleet");
+  EXPECT_EQ(one.json["origin"], "hub");
+  EXPECT_TRUE(one.json["seq"].is_null());
+  EXPECT_EQ(Get("/api/v1/alerts/999", viewer_).status, 404);
+  EXPECT_EQ(Get("/api/v1/alerts/abc", viewer_).status, 404);
+}
+
+TEST_F(AlertApiTest, AdminSetsStatusWithNoteAndTheTokenNameIsRecorded) {
+  std::string path = "/api/v1/alerts/" + std::to_string(hub_id_);
+  Reply r = Put(path, admin_, R"({"status": "acknowledged", "note": "on it"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json["status"], "acknowledged");
+  EXPECT_EQ(r.json["status_by"], "ops");
+  EXPECT_EQ(r.json["status_changed"], kNow);
+  EXPECT_EQ(r.json["note"], "on it");
+  EXPECT_THAT(Rules({{"status", "acknowledged"}}), ElementsAre("fleet"));
+  Reply back = Put(path, admin_, R"({"status": "new"})");
+  EXPECT_EQ(back.status, 200);
+  EXPECT_EQ(back.json["note"], "");
+}
+
+TEST_F(AlertApiTest, ViewerGets403AndBadStatusIs400NamingTheField) {
+  std::string path = "/api/v1/alerts/" + std::to_string(hub_id_);
+  Reply viewer = Put(path, viewer_, R"({"status": "resolved"})");
+  EXPECT_EQ(viewer.status, 403);
+  Reply bad = Put(path, admin_, R"({"status": "closed"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.json["error"].get<std::string>(), HasSubstr("status"));
+  Reply missing = Put(path, admin_, R"({"note": "x"})");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_THAT(missing.json["error"].get<std::string>(), HasSubstr("status"));
+  Reply extra = Put(path, admin_, R"({"status": "resolved", "by": "me"})");
+  EXPECT_EQ(extra.status, 400);
+  EXPECT_EQ(Put("/api/v1/alerts/999", admin_, R"({"status": "resolved"})").status, 404);
+  auto a = store_->Alert(hub_id_);
+  ASSERT_TRUE(a.ok() && a->has_value());
+  EXPECT_EQ((*a)->status, "new");
+}
+
+TEST_F(AlertApiTest, RulesAreListedAndReloadNeedsAdmin) {
+  Reply rules = Get("/api/v1/rules", viewer_);
+  EXPECT_EQ(rules.status, 200);
+  EXPECT_EQ(rules.json["errors"][0], "bad.yml:3: unknown modifier");
+  auto cli = Client();
+  Reply denied = ToReply(cli.Post("/api/v1/rules/reload", Auth(viewer_), "", "application/json"));
+  EXPECT_EQ(denied.status, 403);
+  Reply reload = ToReply(cli.Post("/api/v1/rules/reload", Auth(admin_), "", "application/json"));
+  EXPECT_EQ(reload.status, 200) << reload.body;
+  EXPECT_EQ(reload.json["reloads"], 1);
 }
 
 // The route table and openapi.yaml describe the same API, both ways, and the file parses.
