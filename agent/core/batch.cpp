@@ -280,9 +280,15 @@ Result<std::string> Decompress(std::string_view frame, size_t base, size_t max_r
     return Status::InvalidArgument("batch: the zstd frame declares " + std::to_string(declared) +
                                    " bytes of JSON, over the limit of " + std::to_string(max_raw_bytes));
 
-  std::unique_ptr<ZSTD_DCtx, DCtxDeleter> dctx(ZSTD_createDCtx());
-  if (!dctx) return Status::Internal("batch: out of memory for a zstd context");
-  ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, kBatchMaxWindowLog);
+  // One context per thread, kept: creating one per message costs its window buffer each time.
+  thread_local std::unique_ptr<ZSTD_DCtx, DCtxDeleter> dctx;
+  if (!dctx) {
+    dctx.reset(ZSTD_createDCtx());
+    if (!dctx) return Status::Internal("batch: out of memory for a zstd context");
+    ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, kBatchMaxWindowLog);
+  } else {
+    ZSTD_DCtx_reset(dctx.get(), ZSTD_reset_session_only);  // keeps windowLogMax
+  }
 
   // The output grows by doubling, to one byte past the limit: filling that byte means over it.
   // Each step allocates exactly the size asked (std::string's own growth could double past it).

@@ -45,13 +45,25 @@ void Pipeline::EmitNow(Event&& e) {
   Write(std::move(e));
 }
 
+void Pipeline::Take() {
+  for (Event& e : batch_) {
+    if (inspector_ != nullptr) {
+      e.device = device_id_;
+      made_.clear();
+      inspector_->Inspect(e, &made_);
+      for (Event& m : made_) Write(std::move(m));
+    }
+    aggregator_.Add(std::move(e));
+  }
+}
+
 void Pipeline::RunOnce(int64_t max_wait_ms) {
   const int64_t now = env_.clock().MonotonicMs();
   int64_t wait = std::min(max_wait_ms, aggregator_.NextDeadline() - now);
   wait = std::max<int64_t>(wait, 0);
   batch_.clear();
   bus_.PopAll(&batch_, std::chrono::milliseconds(wait));
-  for (Event& e : batch_) aggregator_.Add(std::move(e));
+  Take();
   const int64_t after = env_.clock().MonotonicMs();
   aggregator_.Tick(after);
   scheduler_.RunDue(after);
@@ -65,7 +77,7 @@ void Pipeline::RunOnce(int64_t max_wait_ms) {
 void Pipeline::Drain() {
   batch_.clear();
   bus_.PopAll(&batch_, std::chrono::milliseconds(0));
-  for (Event& e : batch_) aggregator_.Add(std::move(e));
+  Take();
   aggregator_.FlushAll();
   wrote_ = false;
   Status st = output_.Flush();

@@ -1,8 +1,10 @@
 // Pipeline: the consumer side of the bus. On one thread it takes events from the bus,
-// aggregates them, stamps device id and sequence number, and writes them to the output;
-// between events it runs the scheduler's periodic tasks (including agent_stats).
+// shows each to the inspector (detection), aggregates them, stamps device id and sequence
+// number, and writes them to the output; between events it runs the scheduler's periodic
+// tasks (including agent_stats).
 //
-//   collectors --Emit--> EventBus --> Aggregator --> stamp(device, seq) --> Output
+//   collectors --Emit--> EventBus --> Inspector --> Aggregator --> stamp(device, seq) --> Output
+//                                         '-- events it makes (alerts), written at once --^
 //
 // Not thread-safe: one thread calls RunOnce/Drain (collectors only touch the bus).
 #pragma once
@@ -31,6 +33,16 @@ class Output {
   virtual Status Flush() = 0;
 };
 
+// Sees every event from the bus before it is aggregated (so a detection counts every
+// occurrence, and an alert is not held for an aggregation interval). Events it appends to
+// `made` (alerts) are written at once, unaggregated. Called on the pipeline thread only; the
+// event's device is already set, its seq not yet.
+class Inspector {
+ public:
+  virtual ~Inspector() = default;
+  virtual void Inspect(const Event& e, std::vector<Event>* made) = 0;
+};
+
 class Pipeline {
  public:
   Pipeline(Env& env, EventBus& bus, Output& output, SequenceCounter& seq, std::string device_id,
@@ -41,6 +53,10 @@ class Pipeline {
 
   // A collector whose events pass through: its aggregation bound and its counters.
   void AddCollector(const std::string& name, size_t cache_entries, CollectorStats* stats);
+
+  // Before the first RunOnce: the inspector every event is shown to (not owned; it must
+  // outlive the pipeline's use of it). nullptr: none.
+  void SetInspector(Inspector* inspector) { inspector_ = inspector; }
 
   // Reports agent_stats every interval_ms for the collectors added (and the bus).
   void AddStatsTask(int64_t interval_ms, Priority priority);
@@ -62,6 +78,8 @@ class Pipeline {
 
  private:
   void Write(Event&& e);
+  // Shows the batch's events to the inspector, writes what it makes, aggregates the events.
+  void Take();
   void NoteOutputError(const Status& st);
   Event MakeStatsEvent(Priority priority);
 
@@ -73,6 +91,8 @@ class Pipeline {
   Aggregator aggregator_;
   Scheduler scheduler_;
   std::vector<Event> batch_;
+  Inspector* inspector_ = nullptr;
+  std::vector<Event> made_;
   std::map<std::string, CollectorStats*, std::less<>> stats_by_collector_;
   std::vector<std::pair<std::string, std::function<Json()>>> stats_sources_;
   bool wrote_ = false;  // since the last flush

@@ -68,6 +68,44 @@ TEST_F(PipelineTest, MediumEventsAggregateUntilTheirInterval) {
   EXPECT_EQ(out_.events[0].count, 5u);
 }
 
+// Makes one alert per event it sees, and remembers the device each event had when shown.
+class AlertEveryEvent : public Inspector {
+ public:
+  void Inspect(const Event& e, std::vector<Event>* made) override {
+    seen_devices.push_back(e.device);
+    Event alert;
+    alert.type = "alert";
+    alert.priority = Priority::kHigh;
+    alert.ts_ms = e.ts_ms;
+    alert.data["about"] = e.agg_key;
+    made->push_back(std::move(alert));
+  }
+  std::vector<std::string> seen_devices;
+};
+
+TEST_F(PipelineTest, TheInspectorSeesEveryEventBeforeAggregationAndItsAlertsAreWrittenAtOnce) {
+  AlertEveryEvent inspector;
+  pipeline_->SetInspector(&inspector);
+  Emit("same", Priority::kMedium);
+  Emit("same", Priority::kMedium);
+  pipeline_->RunOnce(0);
+  // Both occurrences were inspected, with the device already set; the alerts are out, the
+  // two medium events are still held by the aggregator (interval 1000 ms).
+  EXPECT_EQ(inspector.seen_devices, (std::vector<std::string>{"dev-1", "dev-1"}));
+  ASSERT_EQ(out_.events.size(), 2u);
+  EXPECT_EQ(out_.events[0].type, "alert");
+  EXPECT_EQ(out_.events[0].device, "dev-1");
+  EXPECT_EQ(out_.events[0].seq, 1u);
+  EXPECT_EQ(out_.events[1].seq, 2u);
+  EXPECT_EQ(out_.events[1].data["about"], "same");
+  env_.manual_clock().Advance(1000);
+  pipeline_->RunOnce(0);
+  ASSERT_EQ(out_.events.size(), 3u);
+  EXPECT_EQ(out_.events[2].type, "process");
+  EXPECT_EQ(out_.events[2].count, 2u);
+  EXPECT_EQ(out_.events[2].seq, 3u);
+}
+
 TEST_F(PipelineTest, DrainWritesEverythingHeldAndQueued) {
   Emit("x", Priority::kLow);
   pipeline_->RunOnce(0);
