@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -71,12 +72,13 @@ std::string FormatTime(int64_t ms) {
   return out;
 }
 
-// Serve until SIGINT or SIGTERM.
+// Serve until SIGINT or SIGTERM; SIGHUP reads the analyzer's rules and lists again.
 int CmdServe(const Config& config) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before any thread starts: sigwait takes them
 
   auto hub = HubServer::Create(config);
@@ -91,9 +93,107 @@ int CmdServe(const Config& config) {
   spdlog::info("vigil-hub {} serving: store {}, broker {}, HTTP API on http://{}/api/v1/", VIGIL_VERSION,
                (*hub)->store().Describe(), config.GetString("mqtt.url"), (*hub)->http_address());
   int sig = 0;
-  sigwait(&set, &sig);
+  for (;;) {
+    sigwait(&set, &sig);
+    if (sig != SIGHUP) break;
+    spdlog::info("SIGHUP: reading the rules and lists again");
+    (*hub)->ReloadRules();
+  }
   spdlog::info("signal {}: stopping", sig);
   (*hub)->Stop();
+  return kExitOk;
+}
+
+struct AlertsArgs {
+  std::string status, device, level, rule, origin, since, until;
+  size_t limit = 100;
+  std::string format = "table";
+};
+
+int CmdAlerts(const Config& config, const AlertsArgs& args) {
+  AlertQuery q;
+  if (!args.status.empty()) {
+    if (!IsAlertStatus(args.status)) {
+      std::fprintf(stderr, "--status: expected new, acknowledged or resolved, got \"%s\"\n", args.status.c_str());
+      return kExitUsage;
+    }
+    q.status = args.status;
+  }
+  if (!args.device.empty()) q.device = args.device;
+  if (!args.level.empty()) q.level = args.level;
+  if (!args.rule.empty()) q.rule = args.rule;
+  if (!args.origin.empty()) q.origin = args.origin;
+  const int64_t now = NowMs();
+  for (auto [text, out, name] :
+       {std::tuple{&args.since, &q.since_ms, "--since"}, {&args.until, &q.until_ms, "--until"}}) {
+    if (text->empty()) continue;
+    auto t = ParseTimeSpec(*text, now);
+    if (!t.ok()) {
+      std::fprintf(stderr, "%s: %s\n", name, std::string(t.status().message()).c_str());
+      return kExitUsage;
+    }
+    *out = *t;
+  }
+  q.limit = args.limit;
+  auto store = OpenStore(StoreUrl(config));
+  if (!store.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(store.status().message()).c_str());
+    return kExitFailure;
+  }
+  auto rows = (*store)->Alerts(q);
+  if (!rows.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(rows.status().message()).c_str());
+    return kExitFailure;
+  }
+  if (args.format == "json") {
+    for (const auto& a : *rows) {
+      Json alert = Json::parse(a.json, nullptr, false);
+      Json j = {{"id", a.id},
+                {"device", a.device},
+                {"seq", a.seq ? Json(*a.seq) : Json(nullptr)},
+                {"origin", a.origin},
+                {"ts", a.ts_ms},
+                {"rule_id", a.rule_id},
+                {"title", a.title},
+                {"level", a.level},
+                {"status", a.status},
+                {"status_changed", a.status_ms},
+                {"status_by", a.status_by},
+                {"note", a.note},
+                {"alert", alert.is_discarded() ? Json(nullptr) : alert}};
+      std::printf("%s\n", j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
+    }
+    return kExitOk;
+  }
+  std::printf("%8s  %-24s  %-20s  %-6s  %-13s  %-8s  %s\n", "ID", "TIME", "DEVICE", "ORIGIN", "STATUS", "LEVEL",
+              "TITLE");
+  for (const auto& a : *rows) {
+    std::printf("%8lld  %-24s  %-20s  %-6s  %-13s  %-8s  %s\n", static_cast<long long>(a.id),
+                FormatTime(a.ts_ms).c_str(), a.device.c_str(), a.origin.c_str(), a.status.c_str(), a.level.c_str(),
+                a.title.c_str());
+  }
+  std::fprintf(stderr, "%zu alerts\n", rows->size());
+  return kExitOk;
+}
+
+int CmdAlertStatus(const Config& config, int64_t id, const std::string& status, const std::string& note) {
+  if (!IsAlertStatus(status)) {
+    std::fprintf(stderr, "status: expected new, acknowledged or resolved, got \"%s\"\n", status.c_str());
+    return kExitUsage;
+  }
+  auto store = OpenStore(StoreUrl(config));
+  if (!store.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(store.status().message()).c_str());
+    return kExitFailure;
+  }
+  const char* user = std::getenv("USER");
+  std::string by = std::string("cli:") + (user != nullptr ? user : "unknown");
+  Status s = (*store)->SetAlertStatus(id, status, by, note, NowMs());
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+    return s.code() == Status::Code::kNotFound ? kExitFailure : kExitUsage;
+  }
+  std::printf("alert %lld: %s\n", static_cast<long long>(id), status.c_str());
   return kExitOk;
 }
 
@@ -417,6 +517,28 @@ int RunCli(int argc, char** argv) {
   query->add_flag("--count", qa.count, "Print only how many events match");
   query->add_flag("--oldest-first", qa.oldest_first, "Oldest events first (default: newest first)");
 
+  AlertsArgs aa;
+  CLI::App* alerts = app.add_subcommand("alerts", "List alerts (from devices and from the hub's fleet rules)");
+  add_common(alerts, false);
+  alerts->add_option("--status", aa.status, "new, acknowledged or resolved");
+  alerts->add_option("--device", aa.device, "Only this device's alerts");
+  alerts->add_option("--level", aa.level, "informational, low, medium, high or critical");
+  alerts->add_option("--rule", aa.rule, "Only this rule id");
+  alerts->add_option("--origin", aa.origin, "device or hub")->check(CLI::IsMember({"device", "hub"}));
+  alerts->add_option("--since", aa.since, "Alerts at or after: 1h, 7d, 2026-12-06T10:00:00Z or epoch ms");
+  alerts->add_option("--until", aa.until, "Alerts before (same forms as --since)");
+  alerts->add_option("-n,--limit", aa.limit, "At most this many alerts, newest first (default 100; 0: all)");
+  alerts->add_option("--format", aa.format, "table or json (one alert per line)")
+      ->check(CLI::IsMember({"table", "json"}));
+
+  int64_t status_id = 0;
+  std::string status_value, status_note;
+  CLI::App* alert_status = app.add_subcommand("alert-status", "Set an alert's status");
+  add_common(alert_status, false);
+  alert_status->add_option("id", status_id, "The alert's id")->required()->check(CLI::PositiveNumber);
+  alert_status->add_option("status", status_value, "new, acknowledged or resolved")->required();
+  alert_status->add_option("--note", status_note, "A note kept with the alert (replaces the last one)");
+
   bool devices_json = false;
   CLI::App* devices = app.add_subcommand("devices", "List the devices and their state");
   add_common(devices, false);
@@ -521,6 +643,8 @@ int RunCli(int argc, char** argv) {
   if (app.got_subcommand(serve)) return CmdServe(*loaded);
   if (app.got_subcommand(query)) return CmdQuery(*loaded, qa);
   if (app.got_subcommand(devices)) return CmdDevices(*loaded, devices_json);
+  if (app.got_subcommand(alerts)) return CmdAlerts(*loaded, aa);
+  if (app.got_subcommand(alert_status)) return CmdAlertStatus(*loaded, status_id, status_value, status_note);
   if (app.got_subcommand(enroll)) return CmdEnroll(*loaded, ea);
   if (app.got_subcommand(revoke)) return CmdRevoke(*loaded, revoke_device, revoke_broker_dir);
   if (app.got_subcommand(broker)) {

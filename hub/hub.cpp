@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 
+#include "hub/analyze/analyzer.h"
 #include "hub/api/api.h"
 #include "hub/api/tokens.h"
 #include "hub/hub_config.h"
@@ -88,7 +89,20 @@ Status HubServer::Start() {
   io.session_expiry_s = static_cast<uint32_t>(config_.GetInt("mqtt.session_expiry") / 1000);
   io.limits.max_message_bytes = static_cast<size_t>(config_.GetInt("mqtt.max_message_size"));
   io.limits.max_raw_bytes = static_cast<size_t>(config_.GetInt("mqtt.max_raw_size"));
+  if (config_.GetBool("analyze.enabled")) {
+    AnalyzerOptions ao;
+    ao.rule_paths = config_.GetList("analyze.rules");
+    ao.lists_dir = config_.GetString("analyze.lists");
+    ao.alert_rules = config_.GetList("analyze.alert_rules");
+    ao.suppress_ms = config_.GetInt("analyze.suppress");
+    ao.max_queue_events = static_cast<size_t>(config_.GetInt("analyze.queue"));
+    analyzer_ = std::make_unique<Analyzer>(*store_, std::move(ao), &NowMs);
+    if (Status s = analyzer_->Start(); !s.ok()) return s;
+  }
   ingest_ = std::make_unique<Ingestor>(io, *store_, *inbox_, *schema, &NowMs);
+  if (analyzer_) {
+    ingest_->OnStored([a = analyzer_.get()](std::span<const BatchRows> batches) { a->Enqueue(batches); });
+  }
   if (Status s = ingest_->Start(); !s.ok()) return s;
 
   auto listen = ParseHostPort(config_.GetString("http.listen"));
@@ -103,6 +117,11 @@ Status HubServer::Start() {
       spdlog::warn("desired configuration of {}: {}", device, s.message());
   };
   hooks.now_ms = &NowMs;
+  if (analyzer_) {
+    hooks.analyze_stats = [a = analyzer_.get()] { return a->Stats(); };
+    hooks.rules = [a = analyzer_.get()] { return a->Report().ToJson(); };
+    hooks.reload_rules = [a = analyzer_.get()] { return a->Reload().ToJson(); };
+  }
   api_ = std::make_unique<ApiServer>(*store_, *tokens_, std::move(hooks), ao);
   if (Status s = api_->Start(); !s.ok()) return s;
 
@@ -119,6 +138,12 @@ void HubServer::Stop() {
   if (maintenance_.joinable()) maintenance_.join();
   if (api_) api_->Stop();
   if (ingest_) ingest_->Stop();
+  if (analyzer_) analyzer_->Stop();
+}
+
+nlohmann::json HubServer::ReloadRules() {
+  if (!analyzer_) return nlohmann::json::object();
+  return analyzer_->Reload().ToJson();
 }
 
 Status HubServer::PublishDesired(std::string_view device) {
@@ -190,7 +215,8 @@ void HubServer::MaintenanceLoop() {
 }
 
 nlohmann::json HubServer::Stats() {
-  nlohmann::json out = {{"ingest", ingest_ ? ingest_->Stats() : nlohmann::json::object()}};
+  nlohmann::json out = {{"ingest", ingest_ ? ingest_->Stats() : nlohmann::json::object()},
+                        {"analyze", analyzer_ ? analyzer_->Stats() : nlohmann::json::object()}};
   if (auto s = store_->Stats(); s.ok())
     out["store"] = {{"events", s->events}, {"bytes", s->bytes}, {"devices", s->devices}};
   return out;

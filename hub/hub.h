@@ -1,4 +1,5 @@
-// The hub as `vigil-hub serve` runs it: the store, the inbox and ingest, the HTTP API, device
+// The hub as `vigil-hub serve` runs it: the store, the inbox and ingest, the analyzer (fleet
+// rules over every committed round of events, hub/analyze), the HTTP API, device
 // configuration, and the periodic work (devices falling silent, retention).
 //
 // Device configuration: a desired document is set per device or per group (API, CLI); the
@@ -28,6 +29,7 @@
 
 namespace vigil::hub {
 
+class Analyzer;
 class ApiServer;
 class TokenStore;
 
@@ -48,6 +50,10 @@ class HubServer {
   // has none.
   Status PublishDesired(std::string_view device);
 
+  // Reads the analyzer's rules and lists again (SIGHUP); its report as JSON, {} when the
+  // analyzer is off.
+  nlohmann::json ReloadRules();
+
   nlohmann::json Stats();
   // The HTTP API's bound address ("127.0.0.1:8080"); empty before Start.
   std::string http_address() const;
@@ -61,6 +67,7 @@ class HubServer {
   std::unique_ptr<Store> store_;
   std::unique_ptr<Inbox> inbox_;
   std::unique_ptr<TokenStore> tokens_;
+  std::unique_ptr<Analyzer> analyzer_;  // null when analyze.enabled is false
   std::unique_ptr<Ingestor> ingest_;
   std::unique_ptr<ApiServer> api_;
 

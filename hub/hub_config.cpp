@@ -61,6 +61,27 @@ constexpr SettingSpec kInboxSettings[] = {
      "fsync each message taken from the broker before storing it (survives power loss, not just a crash; slower)"},
 };
 
+constexpr SettingSpec kAnalyzeSettings[] = {
+    {"enabled", SettingType::kBool, "true", "Run the detection rules over the whole fleet's events in the hub"},
+    {"rules", SettingType::kList, "",
+     "Rule files or directories (*.yml, recursively) the hub loads; empty: the built-in rules (rules/*.yml, "
+     "compiled in)"},
+    {"lists", SettingType::kString, "",
+     "Directory of named list files (threat-intel addresses, ...), one list per file named after it; empty: the "
+     "built-in lists (rules/lists, compiled in)"},
+    {"alert_rules", SettingType::kList,
+     "login_failures_across_devices,threat_intel_address_connection,login_from_threat_intel_address",
+     "Ids or names of the rules whose alerts the hub raises (* for every rule); the other rules run on the devices, "
+     "which send their own alerts"},
+    {"suppress", SettingType::kDuration, "10m",
+     "Alerts of one rule and group within this time of the last are counted, not raised again (0s: never "
+     "suppressed)",
+     0, kDay},
+    {"queue", SettingType::kInt, "100000",
+     "Events waiting for the analyzer at most; beyond, events are dropped from analysis (still stored) and counted", 1,
+     10'000'000},
+};
+
 }  // namespace
 
 ConfigSchema BuildHubSchema() {
@@ -70,6 +91,11 @@ ConfigSchema BuildHubSchema() {
   schema.AddSection("http", "The HTTP API.", kHttpSettings);
   schema.AddSection("devices", "Device states.", kDeviceSettings);
   schema.AddSection("retention", "How long raw events are kept.", kRetentionSettings);
+  schema.AddSection("analyze",
+                    "Detection in the hub (hub/analyze): fleet rules over every device's events, and threat-intel "
+                    "lists applied fleet-wide. Rules and lists are read again on SIGHUP and POST "
+                    "/api/v1/rules/reload.",
+                    kAnalyzeSettings);
   schema.AddSection("inbox", "Messages taken from the broker, kept on disk until stored (hub/ingest/inbox.h).",
                     kInboxSettings);
   return schema;
