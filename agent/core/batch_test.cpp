@@ -21,11 +21,6 @@ namespace {
 std::atomic<size_t> g_largest_allocation{0};
 }  // namespace
 
-// GCC sees the std::free below reach pointers from operator new once both are inlined into a
-// caller, and warns although this pair is exactly what the replacement means.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 void* operator new(size_t n) {
   size_t seen = g_largest_allocation.load(std::memory_order_relaxed);
   while (n > seen && !g_largest_allocation.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
