@@ -81,6 +81,9 @@ class Child {
     pid_ = -1;
     return status_;
   }
+  void Signal(int sig) {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
   std::string Log() const {
     std::ifstream in(log_);
     std::stringstream s;
@@ -422,6 +425,158 @@ TEST_F(HubSystem, TheHubKilledAndRestartedLosesNothing) {
   EXPECT_EQ(d["missing"], 0);
   EXPECT_EQ(d["min_seq"], 1);
   EXPECT_EQ(d["max_seq"], kBatches * kPerBatch);
+}
+
+// A login failure from `source` as the login collector reports it.
+Event LoginFailure(const std::string& device, uint64_t seq, int64_t ts, const std::string& source) {
+  Event e;
+  e.device = device;
+  e.seq = seq;
+  e.ts_ms = ts;
+  e.type = "login";
+  e.action = "failure";
+  e.priority = Priority::kHigh;
+  e.data = {{"user", "root"},
+            {"source_ip", source},
+            {"source_port", 40000},
+            {"method", "password"},
+            {"service", "sshd"},
+            {"result", "failed"},
+            {"pid", 600},
+            {"source", "auth_log"},
+            {"message", "Failed password for root from " + source + " port 40000 ssh2"}};
+  return e;
+}
+
+Event Connect(const std::string& device, uint64_t seq, int64_t ts, const std::string& remote) {
+  Event e;
+  e.device = device;
+  e.seq = seq;
+  e.ts_ms = ts;
+  e.type = "network";
+  e.action = "connect";
+  e.priority = Priority::kMedium;
+  e.data = {{"pid", 5100},
+            {"exe", "/usr/bin/wget"},
+            {"uid", 0},
+            {"user", "root"},
+            {"protocol", "tcp"},
+            {"family", "ipv4"},
+            {"local_ip", "192.168.1.20"},
+            {"local_port", 41152},
+            {"remote_ip", remote},
+            {"remote_port", 80},
+            {"direction", "outbound"},
+            {"initiated", true}};
+  return e;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST_F(HubSystem, OneSourceFailingLoginsOnThreeDevicesRaisesTheFleetAlertShownByTheApiAndTheCli) {
+  const int64_t t0 = NowMs() - 60'000;
+  std::vector<std::unique_ptr<MqttClient>> devices;
+  for (int i = 1; i <= 3; ++i) {
+    const std::string id = "dev-l" + std::to_string(i);
+    devices.push_back(Device_Client(id));
+    ASSERT_TRUE(devices.back());
+    // Two failures from the scanner on every device, and one from a source of its own.
+    std::vector<Event> events = {LoginFailure(id, 1, t0 + i * 1000, "192.0.2.30"),
+                                 LoginFailure(id, 2, t0 + i * 1000 + 100, "192.0.2.30"),
+                                 LoginFailure(id, 3, t0 + i * 1000 + 200, "192.0.2." + std::to_string(100 + i))};
+    ASSERT_TRUE(devices.back()->Publish("vigil/v1/" + id + "/events", hub::testing::EncodeBatch(id, events)));
+    if (i == 2) {
+      // Two devices: below the rule's threshold of three, so no alert yet.
+      ASSERT_TRUE(
+          Eventually([&] { return Get("/api/v1/stats").value_or(Json())["analyze"].value("processed", 0) == 6; }, 20s))
+          << hub_->Log();
+      auto none = Get("/api/v1/alerts");
+      ASSERT_TRUE(none);
+      EXPECT_TRUE((*none)["alerts"].empty()) << none->dump();
+    }
+  }
+  Json alerts;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto r = Get("/api/v1/alerts", {{"origin", "hub"}});
+        if (!r || (*r)["alerts"].empty()) return false;
+        alerts = (*r)["alerts"];
+        return true;
+      },
+      20s))
+      << hub_->Log();
+  ASSERT_EQ(alerts.size(), 1u) << alerts.dump();  // the second failure on dev-l3 is suppressed
+  const Json& a = alerts[0];
+  EXPECT_EQ(a["origin"], "hub");
+  EXPECT_EQ(a["device"], "dev-l3");
+  EXPECT_EQ(a["status"], "new");
+  EXPECT_EQ(a["level"], "medium");
+  EXPECT_EQ(a["alert"]["data"]["rule_name"], "login_failures_across_devices");
+  EXPECT_EQ(a["alert"]["data"]["group"]["source_ip"], "192.0.2.30") << a.dump();
+
+  // The operator acknowledges it from the command line; the API shows the change.
+  std::string out;
+  ASSERT_TRUE(Hub({"alerts", "--status", "new", "--format", "json"}, &out));
+  EXPECT_NE(out.find("login_failures_across_devices"), std::string::npos) << out;
+  ASSERT_TRUE(Hub({"alert-status", std::to_string(a["id"].get<int64_t>()), "acknowledged", "--note", "scanner"}, &out));
+  auto after = Get("/api/v1/alerts/" + std::to_string(a["id"].get<int64_t>()));
+  ASSERT_TRUE(after);
+  EXPECT_EQ((*after)["status"], "acknowledged");
+  EXPECT_EQ((*after)["note"], "scanner");
+}
+
+TEST_F(HubSystem, AThreatIntelListUpdatedAndReloadedBySighupAppliesToTheNextConnection) {
+  const std::string lists = dir_ + "/lists";
+  fs::create_directories(lists);
+  std::ofstream(lists + "/threat_intel_ips.txt") << "203.0.113.66\n";
+  hub_->Stop(SIGTERM);
+  StartHub({"--set", "analyze.lists=" + lists});
+  auto dev = Device_Client("dev-t");
+  ASSERT_TRUE(dev);
+  const std::string topic = "vigil/v1/dev-t/events";
+  const int64_t t0 = NowMs() - 10'000;
+  ASSERT_TRUE(dev->Publish(topic, hub::testing::EncodeBatch("dev-t", {Connect("dev-t", 1, t0, "198.51.100.7")})));
+  ASSERT_TRUE(
+      Eventually([&] { return Get("/api/v1/stats").value_or(Json())["analyze"].value("processed", 0) == 1; }, 20s))
+      << hub_->Log();
+  auto none = Get("/api/v1/alerts");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE((*none)["alerts"].empty()) << none->dump();
+
+  auto rules = Get("/api/v1/rules");
+  ASSERT_TRUE(rules);
+  EXPECT_TRUE((*rules)["errors"].empty()) << rules->dump();
+  const int64_t loaded = (*rules)["loaded"];
+  std::ofstream(lists + "/threat_intel_ips.txt") << "203.0.113.66\n198.51.100.0/24\n";
+  hub_->Signal(SIGHUP);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto r = Get("/api/v1/rules");
+        return r && (*r)["loaded"].get<int64_t>() > loaded;
+      },
+      10s))
+      << hub_->Log();
+  EXPECT_EQ(Get("/api/v1/rules").value_or(Json())["lists_only"], true);
+
+  ASSERT_TRUE(
+      dev->Publish(topic, hub::testing::EncodeBatch("dev-t", {Connect("dev-t", 2, t0 + 1000, "198.51.100.7")})));
+  Json alerts;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto r = Get("/api/v1/alerts", {{"device", "dev-t"}});
+        if (!r || (*r)["alerts"].empty()) return false;
+        alerts = (*r)["alerts"];
+        return true;
+      },
+      20s))
+      << hub_->Log();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0]["origin"], "hub");
+  EXPECT_EQ(alerts[0]["alert"]["data"]["rule_name"], "threat_intel_address_connection");
+  EXPECT_EQ(alerts[0]["level"], "high");
 }
 
 }  // namespace
