@@ -17,6 +17,7 @@
 #include "hub/query/filter.h"
 #include "hub/query/filter_cases.h"
 #include "hub/store/postgres/postgres_store.h"
+#include "hub/store/sqlite/sqlite_store.h"
 #include "hub/store/store_internal.h"
 #include "hub/store/testing/pg_server.h"
 
@@ -854,6 +855,49 @@ TEST(OpenStore, RefusedPostgresIsAnErrorWithoutThePassword) {
   EXPECT_EQ(s.status().message().find("hunter2"), std::string_view::npos) << s.status().ToString();
   EXPECT_NE(s.status().message().find("postgresql://vigil@127.0.0.1:1/hub"), std::string_view::npos)
       << s.status().ToString();
+}
+
+// The checkpoint thread keeps the WAL short while one writer ingests without a pause (SQLite's
+// own auto-checkpoint, had it been left on, lets it reach 4 MB), and closing the store leaves
+// no WAL behind.
+TEST(SqliteStore, TheCheckpointThreadKeepsTheWalBoundedUnderNonStopIngest) {
+  char tmpl[] = "/tmp/vigil-store-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  std::string path = dir + "/hub.db";
+  SqliteStore::Options options;
+  options.checkpoint_pages = 64;
+  options.restart_pages = 256;  // 1 MiB of 4 KiB pages
+  auto store = SqliteStore::Open(path, options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  constexpr uint64_t kBatches = 200, kPerBatch = 50;  // 10 MB of event JSON
+  const Json pad = {{"pad", std::string(1000, 'x')}};
+  std::uintmax_t max_wal = 0;
+  for (uint64_t b = 0; b < kBatches; ++b) {
+    BatchRows batch;
+    batch.device = "dev-a";
+    for (uint64_t i = 1; i <= kPerBatch; ++i) {
+      uint64_t seq = b * kPerBatch + i;
+      batch.events.push_back(Ev("dev-a", seq, static_cast<int64_t>(seq), "process", "exec", pad));
+    }
+    auto r = (*store)->Ingest(std::vector<BatchRows>{batch}, 1000);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    std::error_code ec;
+    max_wal = std::max(max_wal, std::filesystem::file_size(path + "-wal", ec));
+  }
+  auto stats = (*store)->checkpoint_stats();
+  EXPECT_GT(stats.passive + stats.restart, 0u);
+  EXPECT_LE(max_wal, std::uintmax_t{4} << 20) << "checkpoints: " << stats.passive << " passive, " << stats.restart
+                                              << " restart";
+  store->reset();
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+  auto reopened = SqliteStore::Open(path);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  auto count = (*reopened)->Count(EventQuery{});
+  ASSERT_TRUE(count.ok()) << count.status().ToString();
+  EXPECT_EQ(*count, kBatches * kPerBatch);
+  reopened->reset();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(RedactUrl, LeavesOutPasswords) {

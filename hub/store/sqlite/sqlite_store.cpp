@@ -3,11 +3,14 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -250,12 +253,106 @@ struct SqliteStore::Doomed {
   uint64_t bytes;
 };
 
+// Checkpoints the WAL on its own thread and connection, so that ingest never waits for the
+// copy of the log into the database file. The writer's WAL hook wakes it once the log holds
+// checkpoint_pages (SQLite's own auto-checkpoint threshold by default); it then runs a PASSIVE
+// checkpoint, which takes no lock a writer needs. A writer that never pauses can keep a PASSIVE
+// checkpoint from finishing, and the log would then grow without bound: past restart_pages the
+// checkpoint is RESTART, which makes the writer wait until the log is copied and starts the log
+// over.
+class SqliteStore::Checkpointer {
+ public:
+  static Result<std::unique_ptr<Checkpointer>> Start(const std::string& path, const Options& options) {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+      sqlite3_close_v2(db);
+      return Status::IoError("cannot open " + path + " for checkpoints: " + msg);
+    }
+    sqlite3_busy_timeout(db, 5000);
+    // A connection learns the journal mode when it first reads the file; until then a
+    // checkpoint on it does nothing.
+    rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+      std::string msg = sqlite3_errmsg(db);
+      sqlite3_close_v2(db);
+      return Status::IoError("cannot open " + path + " for checkpoints: " + msg);
+    }
+    return std::unique_ptr<Checkpointer>(new Checkpointer(db, options));
+  }
+
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+    sqlite3_close_v2(db_);
+  }
+
+  // From the writer's commit (sqlite3_wal_hook): `pages` is the log's length in pages.
+  static int Hook(void* self, sqlite3*, const char*, int pages) {
+    auto* checkpointer = static_cast<Checkpointer*>(self);
+    if (pages >= checkpointer->options_.checkpoint_pages) checkpointer->Wake(pages);
+    return SQLITE_OK;
+  }
+
+  SqliteStore::CheckpointStats stats() const {
+    return {passes_.load(std::memory_order_relaxed), restarts_.load(std::memory_order_relaxed)};
+  }
+
+ private:
+  Checkpointer(sqlite3* db, const Options& options) : db_(db), options_(options), thread_([this] { Run(); }) {}
+
+  void Wake(int pages) {
+    {
+      std::lock_guard lock(mu_);
+      pending_pages_ = pages;
+    }
+    cv_.notify_one();
+  }
+
+  void Run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || pending_pages_ > 0; });
+      if (stop_) return;
+      int pages = std::exchange(pending_pages_, 0);
+      lock.unlock();
+      bool restart = pages >= options_.restart_pages;
+      // SQLITE_BUSY (a RESTART that waited out the busy timeout) leaves the log as it was; the
+      // next commit wakes this thread again.
+      int rc = sqlite3_wal_checkpoint_v2(db_, "main", restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE,
+                                         nullptr, nullptr);
+      if (rc == SQLITE_OK) (restart ? restarts_ : passes_).fetch_add(1, std::memory_order_relaxed);
+      lock.lock();
+    }
+  }
+
+  sqlite3* const db_;
+  const Options options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int pending_pages_ = 0;
+  bool stop_ = false;
+  std::atomic<uint64_t> passes_{0};
+  std::atomic<uint64_t> restarts_{0};
+  std::thread thread_;  // last: started once the members above exist
+};
+
 SqliteStore::SqliteStore(std::string path, sqlite3* db)
     : path_(std::move(path)), db_(db), stmts_(std::make_unique<Statements>()) {}
 
 SqliteStore::~SqliteStore() {
-  stmts_.reset();  // statements before the connection
+  checkpointer_.reset();  // before the writer's connection, whose close then checkpoints the rest
+  stmts_.reset();         // statements before the connection
   sqlite3_close_v2(db_);
+}
+
+SqliteStore::CheckpointStats SqliteStore::checkpoint_stats() const {
+  return checkpointer_ ? checkpointer_->stats() : CheckpointStats{};
 }
 
 Status SqliteStore::Error(std::string_view what) const {
@@ -321,7 +418,7 @@ class Transaction {
   Stmt& var = var##_it->second;                                                                    \
   Using var##_using(&var)
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, Options options) {
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -331,11 +428,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
     return Status::IoError("cannot open " + path + ": " + msg);
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, db));
-  VIGIL_RETURN_IF_ERROR(store->Init());
+  VIGIL_RETURN_IF_ERROR(store->Init(options));
   return store;
 }
 
-Status SqliteStore::Init() {
+Status SqliteStore::Init(const Options& options) {
   sqlite3_extended_result_codes(db_, 0);
   sqlite3_busy_timeout(db_, 5000);
   {
@@ -367,6 +464,12 @@ Status SqliteStore::Init() {
     VIGIL_RETURN_IF_ERROR(Exec(("PRAGMA user_version=" + std::to_string(v + 1)).c_str()));
     VIGIL_RETURN_IF_ERROR(txn.Commit());
   }
+  // The hook replaces SQLite's auto-checkpoint on this connection (sqlite3_wal_autocheckpoint
+  // is a WAL hook too).
+  auto checkpointer = Checkpointer::Start(path_, options);
+  if (!checkpointer.ok()) return checkpointer.status();
+  checkpointer_ = std::move(*checkpointer);
+  sqlite3_wal_hook(db_, &Checkpointer::Hook, checkpointer_.get());
   return Status::Ok();
 }
 

@@ -18,6 +18,10 @@
 // `INSERT ... ON CONFLICT(device, seq) DO NOTHING`, sqlite3_changes() telling inserted from
 // duplicate; the device row is updated once per batch. A seq above 2^63-1 does not fit the
 // column: the schema's CHECK rejects it and the whole call fails.
+//
+// Checkpoints: a thread of the store's own, with a second connection, copies the WAL into the
+// database file (PASSIVE, or RESTART when the log passes 64 MiB so that it cannot grow without
+// bound); the writer never checkpoints. Closing the store checkpoints what is left.
 #pragma once
 
 #include <memory>
@@ -33,11 +37,23 @@ namespace vigil::hub {
 
 class SqliteStore final : public Store {
  public:
+  struct Options {
+    int checkpoint_pages = 1000;  // the WAL length that wakes the checkpoint thread
+    int restart_pages = 16384;    // the WAL length past which the checkpoint is RESTART (64 MiB)
+  };
   // Opens or creates the file at `path` (its directory must exist) and migrates its schema.
-  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, Options options);
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path) { return Open(path, Options{}); }
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // Checkpoints run by the checkpoint thread: PASSIVE ones, and RESTART ones.
+  struct CheckpointStats {
+    uint64_t passive = 0;
+    uint64_t restart = 0;
+  };
+  CheckpointStats checkpoint_stats() const;
 
   SqlDialect dialect() const override { return SqlDialect::kSqlite; }
   std::string Describe() const override { return "sqlite:" + path_; }
@@ -69,9 +85,10 @@ class SqliteStore final : public Store {
  private:
   class Stmt;
   struct Statements;
+  class Checkpointer;
 
   SqliteStore(std::string path, sqlite3* db);
-  Status Init();
+  Status Init(const Options& options);
   Status Exec(const char* sql);
   Status Error(std::string_view what) const;
   // Inserts one alert (skipped when its (device, seq) is stored); in the caller's transaction.
@@ -87,6 +104,7 @@ class SqliteStore final : public Store {
   std::mutex mu_;
   sqlite3* db_;
   std::unique_ptr<Statements> stmts_;
+  std::unique_ptr<Checkpointer> checkpointer_;
 };
 
 }  // namespace vigil::hub
