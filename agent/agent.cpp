@@ -3,11 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/core/config_tables.h"
+#ifdef VIGIL_WITH_DETECT
+#include "agent/detect_stage.h"
+#endif
 
 namespace vigil {
 
 struct Agent::Running {
   Config config;
+#ifdef VIGIL_WITH_DETECT
+  std::unique_ptr<DetectStage> detect;  // outlives the pipeline that inspects with it
+#endif
   std::unique_ptr<EventBus> bus;
   std::unique_ptr<Pipeline> pipeline;
   std::vector<std::unique_ptr<CollectorStats>> stats;
@@ -44,6 +50,15 @@ Status Agent::StartRunning(const Config& config) {
   r->bus = std::make_unique<EventBus>(static_cast<size_t>(config.GetInt("agent.bus_capacity")));
   r->pipeline = std::make_unique<Pipeline>(env_, *r->bus, *output_, *seq_, device_id_, PriorityIntervals(config));
   for (const auto& [name, fn] : stats_sources_) r->pipeline->AddStatsSource(name, fn);
+#ifdef VIGIL_WITH_DETECT
+  auto detect = DetectStage::Create(config);
+  if (!detect.ok()) return detect.status();
+  r->detect = std::move(*detect);
+  if (r->detect) {
+    r->pipeline->SetInspector(r->detect.get());
+    r->pipeline->AddStatsSource("detect", [stage = r->detect.get()] { return stage->Stats(); });
+  }
+#endif
 
   for (const CollectorDescriptor* d : CompiledCollectors()) {
     const std::string name(d->name);

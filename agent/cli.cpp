@@ -23,6 +23,7 @@
 #endif
 
 #ifdef VIGIL_WITH_DETECT
+#include "agent/detect_stage.h"
 #include "agent/rules_cli.h"
 #endif
 
@@ -286,6 +287,9 @@ int RunCli(int argc, char** argv) {
   ConfigSchema schema = BuildAgentSchema(CompiledCollectors());
 #ifdef VIGIL_WITH_UPLINK
   AddUplinkSections(schema);
+#endif
+#ifdef VIGIL_WITH_DETECT
+  AddDetectSection(schema);
 #endif
 
   CLI::App app{

@@ -119,9 +119,14 @@ std::optional<std::array<uint8_t, 16>> ParseV6(std::string_view s) {
 
 bool Bit(const IpAddr& a, int i) { return (a.bytes[static_cast<size_t>(i / 8)] >> (7 - i % 8)) & 1; }
 
-// Looks like an attempt at an address or a network: digits, dots, colons, hex, one '/'.
+// Looks like an attempt at an address or a network: digits, dots, colons, hex, and '/' with a
+// prefix length after it (a path such as /usr/bin/ls is a string).
 bool LooksLikeNetwork(std::string_view s) {
-  if (s.find('/') != std::string_view::npos) return true;
+  if (size_t slash = s.find('/'); slash != std::string_view::npos) {
+    std::string_view len = s.substr(slash + 1);
+    return slash > 0 && !len.empty() &&
+           std::all_of(len.begin(), len.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  }
   bool digit_dot = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
   });

@@ -67,6 +67,16 @@ TEST(NamedList, DomainsMatchBySuffixStringsExactly) {
   EXPECT_FALSE(l->Contains("a.xmrig"));  // not a domain entry: no suffix matching
 }
 
+TEST(NamedList, PathsAreStringsNotNetworks) {
+  std::vector<ListIssue> issues;
+  auto l = ParseList("programs", "/usr/bin/ls\n/bin/busybox\nrelative/path\n", "programs.txt", &issues);
+  EXPECT_TRUE(issues.empty()) << issues.front().ToString();
+  EXPECT_EQ(l->entries, 3u);
+  EXPECT_TRUE(l->Contains("/usr/bin/ls"));
+  EXPECT_TRUE(l->Contains("relative/path"));
+  EXPECT_FALSE(l->Contains("/usr/bin/lsof"));
+}
+
 TEST(NamedList, BadLinesAreReportedWithLineAndGoodLinesKept) {
   std::vector<ListIssue> issues;
   auto l = ParseList("x", "10.0.0.0/8\n300.1.2.3\nfoo bar\n10.1.0.0/40\ngood.example  # comment\n", "x.txt", &issues);

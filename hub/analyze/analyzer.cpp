@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "agent/core/event.h"
+#include "agent/detect/builtin.h"
 #include "agent/detect/files.h"
 #include "agent/detect/lists.h"
 #include "spdlog/spdlog.h"
@@ -123,7 +124,7 @@ Status Analyzer::Load(bool initial) {
   std::vector<detect::LoadIssue> read_issues;
   std::vector<detect::RuleSource> sources;
   if (options_.rule_paths.empty()) {
-    for (const BuiltinFile& f : BuiltinRuleFiles()) sources.push_back({std::string(f.name), std::string(f.text)});
+    sources = detect::BuiltinRuleSources();
   } else {
     sources = detect::ReadRuleFiles(options_.rule_paths, &read_issues);
     if (sources.empty() && initial) {
@@ -137,11 +138,7 @@ Status Analyzer::Load(bool initial) {
   auto lists = lists_only ? loaded_->lists : std::make_shared<detect::Lists>();
   std::vector<detect::ListIssue> list_issues;
   if (options_.lists_dir.empty()) {
-    for (const BuiltinFile& f : BuiltinListFiles()) {
-      std::string name(f.name.substr(0, f.name.rfind('.')));
-      auto issues = lists->Load(name, f.text, std::string("builtin:rules/lists/") + std::string(f.name));
-      list_issues.insert(list_issues.end(), issues.begin(), issues.end());
-    }
+    list_issues = detect::LoadBuiltinLists(lists.get());
   } else {
     list_issues = detect::LoadListDir(options_.lists_dir, lists.get());
   }

@@ -46,14 +46,6 @@
 
 namespace vigil::hub {
 
-// One embedded file: rules/*.yml ("builtin:rules/x.yml") or rules/lists/* (file name).
-struct BuiltinFile {
-  std::string_view name;
-  std::string_view text;
-};
-std::span<const BuiltinFile> BuiltinRuleFiles();
-std::span<const BuiltinFile> BuiltinListFiles();
-
 // The rules whose alerts the hub stores by default (ids or names).
 inline constexpr std::string_view kDefaultHubRules =
     "login_failures_across_devices,threat_intel_address_connection,login_from_threat_intel_address";

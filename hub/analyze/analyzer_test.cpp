@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/detect/builtin.h"
+
 namespace vigil::hub {
 namespace {
 
@@ -185,7 +187,7 @@ TEST_F(AnalyzerTest, AFullQueueDropsAndCountsInsteadOfBlocking) {
 TEST_F(AnalyzerTest, AnUpdatedListAppliesAfterReloadWithoutRestart) {
   const std::string rules = dir_ + "/rules", lists = dir_ + "/lists";
   std::filesystem::create_directories(rules);
-  for (const BuiltinFile& f : BuiltinRuleFiles()) {
+  for (const detect::BuiltinFile& f : detect::BuiltinRuleFiles()) {
     if (f.name.ends_with("botnet.yml")) Write(rules + "/botnet.yml", std::string(f.text));
   }
   Write(lists + "/threat_intel_ips.txt", "203.0.113.66\n");
@@ -213,7 +215,7 @@ TEST_F(AnalyzerTest, LoadErrorsNameFileAndLineAndGoodRulesStillRun) {
   Write(rules + "/bad.yml",
         "title: Broken\nid: x1\nlogsource:\n  category: process_creation\n  product: linux\n"
         "detection:\n  selection:\n    Image|nosuchmodifier: /bin/sh\n  condition: selection\n");
-  for (const BuiltinFile& f : BuiltinRuleFiles()) {
+  for (const detect::BuiltinFile& f : detect::BuiltinRuleFiles()) {
     if (f.name.ends_with("brute_force.yml")) Write(rules + "/brute_force.yml", std::string(f.text));
   }
   AnalyzerOptions o = Defaults();
