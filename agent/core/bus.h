@@ -32,6 +32,11 @@ class EventBus {
   // Wakes the consumer; later pushes are refused. Queued events can still be popped.
   void Close();
 
+  // Whether the consumer shows events to an inspector (set by the pipeline before collectors
+  // start): collectors that aggregate on their own then also push each occurrence to it.
+  void SetInspected(bool inspected) { inspected_.store(inspected, std::memory_order_relaxed); }
+  bool inspected() const { return inspected_.load(std::memory_order_relaxed); }
+
   size_t capacity() const { return capacity_; }
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   uint64_t pushed() const { return pushed_.load(std::memory_order_relaxed); }
@@ -46,6 +51,7 @@ class EventBus {
   size_t high_watermark_ = 0;
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> pushed_{0};
+  std::atomic<bool> inspected_{false};
 };
 
 }  // namespace vigil

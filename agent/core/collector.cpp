@@ -14,4 +14,12 @@ bool CollectorContext::Emit(Event&& e) {
   return true;
 }
 
+void CollectorContext::Observe(Event&& e) {
+  e.collector = stats.collector();
+  e.priority = priority;
+  e.inspection = Inspection::kOnly;
+  if (e.ts_ms == 0) e.ts_ms = env.clock().NowMs();
+  if (!bus.Push(std::move(e))) stats.Count("observations_dropped");
+}
+
 }  // namespace vigil

@@ -37,6 +37,14 @@ struct CollectorContext {
   // Stamps collector and priority (and ts if 0), counts it as collected, and pushes it.
   // Returns false if the bus refused it (counted as dropped "bus_full").
   bool Emit(Event&& e);
+
+  // For a collector that aggregates on its own and writes one event for many occurrences
+  // later (network): whether an inspector wants every occurrence now, and pushing one to it
+  // (Inspection::kOnly: inspected, never written; not counted as collected). The collector
+  // marks the aggregate it writes later Inspection::kSkip. A full bus drops the occurrence,
+  // counted as `observations_dropped`.
+  bool observed() const { return bus.inspected(); }
+  void Observe(Event&& e);
 };
 
 class Collector {

@@ -31,6 +31,14 @@ inline constexpr int kPriorityCount = 3;  // high, medium, low (off sends nothin
 std::string_view PriorityName(Priority p);
 Result<Priority> ParsePriority(std::string_view name);
 
+// Whether the pipeline's inspector (detection) sees an event, and whether it is written.
+enum class Inspection : uint8_t {
+  kInspect,  // seen by the inspector, then aggregated and written (every collector's default)
+  kOnly,     // seen by the inspector, never written: one occurrence of something the collector
+             // aggregates itself and writes later as one event (CollectorContext::Observe)
+  kSkip,     // written, not inspected: that self-made aggregate, whose occurrences were observed
+};
+
 struct Event {
   // Envelope.
   std::string device;      // set by the pipeline when the event is emitted
@@ -47,6 +55,7 @@ struct Event {
   // Not serialised: routing and aggregation.
   std::string collector;  // the collector that produced it, for stats
   std::string agg_key;    // identical events share a key; empty means never aggregated
+  Inspection inspection = Inspection::kInspect;
 };
 
 Json EventToJson(const Event& e);

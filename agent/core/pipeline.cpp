@@ -47,12 +47,13 @@ void Pipeline::EmitNow(Event&& e) {
 
 void Pipeline::Take() {
   for (Event& e : batch_) {
-    if (inspector_ != nullptr) {
+    if (inspector_ != nullptr && e.inspection != Inspection::kSkip) {
       e.device = device_id_;
       made_.clear();
       inspector_->Inspect(e, &made_);
       for (Event& m : made_) Write(std::move(m));
     }
+    if (e.inspection == Inspection::kOnly) continue;
     aggregator_.Add(std::move(e));
   }
 }

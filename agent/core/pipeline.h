@@ -56,7 +56,10 @@ class Pipeline {
 
   // Before the first RunOnce: the inspector every event is shown to (not owned; it must
   // outlive the pipeline's use of it). nullptr: none.
-  void SetInspector(Inspector* inspector) { inspector_ = inspector; }
+  void SetInspector(Inspector* inspector) {
+    inspector_ = inspector;
+    bus_.SetInspected(inspector != nullptr);
+  }
 
   // Reports agent_stats every interval_ms for the collectors added (and the bus).
   void AddStatsTask(int64_t interval_ms, Priority priority);

@@ -106,6 +106,37 @@ TEST_F(PipelineTest, TheInspectorSeesEveryEventBeforeAggregationAndItsAlertsAreW
   EXPECT_EQ(out_.events[2].seq, 3u);
 }
 
+// A collector that aggregates on its own hands each occurrence to detection (Observe: inspected,
+// never written) and writes its aggregate later (kSkip: written, not inspected again).
+TEST_F(PipelineTest, ObservedOccurrencesAreInspectedNotWrittenAndSkippedAggregatesTheReverse) {
+  Config cfg;
+  CollectorContext ctx{cfg, env_, bus_, pipeline_->scheduler(), stats_, Priority::kHigh};
+  EXPECT_FALSE(ctx.observed());
+  AlertEveryEvent inspector;
+  pipeline_->SetInspector(&inspector);
+  EXPECT_TRUE(ctx.observed());
+  for (int i = 0; i < 2; ++i) {
+    Event occurrence;
+    occurrence.type = "network";
+    occurrence.action = "connect";
+    ctx.Observe(std::move(occurrence));
+  }
+  Event aggregate;
+  aggregate.type = "network";
+  aggregate.action = "connect";
+  aggregate.count = 2;
+  aggregate.inspection = Inspection::kSkip;
+  ctx.Emit(std::move(aggregate));
+  pipeline_->RunOnce(0);
+  EXPECT_EQ(inspector.seen_devices.size(), 2u);  // the two occurrences, not the aggregate
+  ASSERT_EQ(out_.events.size(), 3u);             // two alerts and the aggregate
+  EXPECT_EQ(out_.events[0].type, "alert");
+  EXPECT_EQ(out_.events[1].type, "alert");
+  EXPECT_EQ(out_.events[2].type, "network");
+  EXPECT_EQ(out_.events[2].count, 2u);
+  EXPECT_EQ(stats_.collected.load(), 1u);  // occurrences handed to detection are not collected events
+}
+
 TEST_F(PipelineTest, DrainWritesEverythingHeldAndQueued) {
   Emit("x", Priority::kLow);
   pipeline_->RunOnce(0);

@@ -5,10 +5,12 @@
 #include <spawn.h>
 #include <signal.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -167,6 +169,19 @@ std::string AgentProcess::Log() {
 extern char** environ;
 
 namespace vigil::testing {
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string tmpl = prefix + "XXXXXX";
+  if (mkdtemp(tmpl.data())) path_ = tmpl;
+  chmod(path_.c_str(), 0755);
+}
+
+TempDir::~TempDir() {
+  if (!path_.empty() && !::testing::Test::HasFailure()) {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+}
 
 pid_t Spawn(const std::vector<std::string>& args) {
   std::vector<char*> argv;

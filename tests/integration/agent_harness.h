@@ -72,6 +72,20 @@ class AgentProcess {
   std::vector<nlohmann::json> events_;
 };
 
+// A temporary directory (mode 0755), removed at the end unless the test failed.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "/tmp/vigil-it-");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
 // Starts args[0] with args as a direct child of the calling test (posix_spawn, no shell);
 // returns its pid, or -1 after failing the test.
 pid_t Spawn(const std::vector<std::string>& args);

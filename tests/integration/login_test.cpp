@@ -29,39 +29,22 @@
 
 #include "schema/schema.h"
 #include "tests/integration/agent_harness.h"
+#include "tests/integration/sshd_fixture.h"
 
 namespace vigil {
 namespace {
 
 using nlohmann::json;
 using testing::AgentProcess;
-using testing::Reap;
-using testing::Spawn;
+using testing::RunToEnd;
+using testing::Sshd;
+using testing::SshLogin;
+using testing::TempDir;
+using testing::TestUser;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 constexpr auto kWait = 20s;
-
-// A temporary directory, removed at the end unless the test failed.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/vigil-login-it-XXXXXX";
-    if (mkdtemp(tmpl)) path_ = tmpl;
-    chmod(path_.c_str(), 0755);  // sshd reads its files as root, the test user needs nothing here
-  }
-  ~TempDir() {
-    if (!path_.empty() && !::testing::Test::HasFailure()) {
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-    }
-  }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -71,14 +54,6 @@ void WriteFile(const std::string& path, const std::string& text) {
 void AppendFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::app);
   out << text;
-}
-
-// Runs a command to its end; returns its exit code (-1 when it did not exit normally).
-int RunToEnd(const std::vector<std::string>& args) {
-  const pid_t pid = Spawn(args);
-  if (pid < 0) return -1;
-  const int status = Reap(pid);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 bool IsLogin(const json& e, const std::string& action) {
@@ -150,132 +125,25 @@ bool WaitForStats(AgentProcess& agent, const std::function<bool(const json&)>& p
       .has_value();
 }
 
-// --- A real sshd ---------------------------------------------------------------------------
-
-uint16_t FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    close(fd);
-    return 0;
-  }
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool WaitForListener(uint16_t port, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    close(fd);
-    if (ok) return true;
-    std::this_thread::sleep_for(20ms);  // sshd is starting: try again
-  }
-  return false;
-}
-
-// A local user with a known password, removed at the end.
-class TestUser {
- public:
-  TestUser() {
-    std::random_device rd;
-    name_ = "vgl" + std::to_string(getpid() % 100000) + "x" + std::to_string(rd() % 10000);
-    password_ = "Pw-" + std::to_string(rd()) + "-ok";
-    created_ = RunToEnd({"/usr/sbin/useradd", "-M", "-N", "-s", "/bin/sh", "-d", "/nonexistent", name_}) == 0;
-    if (created_)
-      set_ = RunToEnd({"/bin/sh", "-c", "echo '" + name_ + ":" + password_ + "' | /usr/sbin/chpasswd"}) == 0;
-  }
-  ~TestUser() {
-    if (created_) RunToEnd({"/usr/sbin/userdel", "-f", name_});
-  }
-  bool ok() const { return created_ && set_; }
-  const std::string& name() const { return name_; }
-  const std::string& password() const { return password_; }
-
- private:
-  std::string name_;
-  std::string password_;
-  bool created_ = false;
-  bool set_ = false;
-};
-
-// Runs one ssh login with a password; returns ssh's exit code (0: logged in and ran `true`).
-int SshLogin(uint16_t port, const std::string& user, const std::string& password) {
-  return RunToEnd({"/usr/bin/sshpass",
-                   "-p",
-                   password,
-                   "/usr/bin/ssh",
-                   "-o",
-                   "StrictHostKeyChecking=no",
-                   "-o",
-                   "UserKnownHostsFile=/dev/null",
-                   "-o",
-                   "PreferredAuthentications=password",
-                   "-o",
-                   "PubkeyAuthentication=no",
-                   "-o",
-                   "NumberOfPasswordPrompts=1",
-                   "-o",
-                   "LogLevel=ERROR",
-                   "-o",
-                   "BatchMode=no",
-                   "-p",
-                   std::to_string(port),
-                   user + "@127.0.0.1",
-                   "true"});
-}
-
 TEST(LoginIntegration, RealSshdFailuresAndSuccessFromItsLog) {
-  for (const char* tool : {"/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/bin/sshpass"}) {
-    ASSERT_EQ(access(tool, X_OK), 0) << tool << " is missing: install openssh-server, openssh-client and sshpass "
-                                     << "(scripts/deps.sh test)";
-  }
-  TempDir dir;
+  TempDir dir("/tmp/vigil-login-it-");
   ASSERT_FALSE(dir.path().empty());
   TestUser user;
   ASSERT_TRUE(user.ok()) << "could not create the test user " << user.name() << " (useradd, chpasswd; root needed)";
-
-  ASSERT_EQ(RunToEnd({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir / "host_key"}), 0);
-  const uint16_t port = FreeLoopbackPort();
-  ASSERT_NE(port, 0);
-  WriteFile(dir / "sshd_config",
-            "Port " + std::to_string(port) + "\nListenAddress 127.0.0.1\nHostKey " + (dir / "host_key") +
-                "\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\nPubkeyAuthentication no\n"
-                "UsePAM no\nUseDNS no\nPermitRootLogin no\nMaxAuthTries 10\nPidFile none\nLogLevel INFO\n"
-                "AllowUsers " +
-                user.name() + " nosuch-vigil-user\n");
-  mkdir("/run/sshd", 0755);  // the privilege separation directory sshd insists on
   const std::string log = dir / "sshd.log";
   WriteFile(log, "Failed password for history from 192.0.2.1 port 1 ssh2\n");  // before the agent: never read
 
   auto agent = StartAgent(LoginConfig({{"auth_log", log}}));
   ASSERT_NE(agent, nullptr);
-  const pid_t sshd = Spawn({"/usr/sbin/sshd", "-D", "-E", log, "-f", dir / "sshd_config"});
-  ASSERT_GT(sshd, 0);
-  struct Cleanup {
-    pid_t pid;
-    ~Cleanup() {
-      kill(pid, SIGTERM);
-      Reap(pid);
-    }
-  } stop_sshd{sshd};
-  ASSERT_TRUE(WaitForListener(port, kWait)) << "sshd did not listen on port " << port << "; its log:\n"
-                                            << std::ifstream(log).rdbuf();
+  auto sshd = Sshd::Start(dir.path(), {user.name(), "nosuch-vigil-user"}, kWait);
+  ASSERT_NE(sshd, nullptr);
+  const uint16_t port = sshd->port();
 
   constexpr int kWrong = 3;
   for (int i = 0; i < kWrong; ++i) EXPECT_NE(SshLogin(port, user.name(), "wrong-" + std::to_string(i)), 0);
   EXPECT_NE(SshLogin(port, "nosuch-vigil-user", "whatever"), 0);
   ASSERT_EQ(SshLogin(port, user.name(), user.password()), 0) << "the right password was refused; sshd log:\n"
-                                                             << std::ifstream(log).rdbuf();
+                                                             << sshd->LogText();
 
   auto success =
       agent->WaitFor([&](const json& e) { return IsLogin(e, "success") && Str(e, "user") == user.name(); }, kWait);
@@ -336,7 +204,7 @@ std::string SshdLine(const std::string& user, int n) {
 }
 
 TEST(LoginIntegration, TailsTheAuthLogAcrossRotationReadingEachLineOnce) {
-  TempDir dir;
+  TempDir dir("/tmp/vigil-login-it-");
   const std::string log = dir / "auth.log";
   WriteFile(log, SshdLine("history", 0));
   auto agent = StartAgent(LoginConfig({{"auth_log", log}}));
@@ -402,7 +270,7 @@ bool SendDatagram(const std::string& path, const std::string& data) {
 
 TEST(LoginIntegration, ReadsSyslogDatagramsOnItsSocket) {
   ASSERT_EQ(access("/usr/bin/logger", X_OK), 0) << "/usr/bin/logger is missing: install bsdutils";
-  TempDir dir;
+  TempDir dir("/tmp/vigil-login-it-");
   const std::string sock = dir / "log.sock";
   auto agent = StartAgent(LoginConfig({{"syslog_socket", sock}}));
   ASSERT_NE(agent, nullptr);
@@ -469,7 +337,7 @@ std::string Record(int16_t type, int32_t pid, const std::string& line, const std
 }
 
 TEST(LoginIntegration, WtmpAndBtmpReportWhenNoAuthLogIsRead) {
-  TempDir dir;
+  TempDir dir("/tmp/vigil-login-it-");
   const std::string wtmp = dir / "wtmp", btmp = dir / "btmp", utmp = dir / "utmp";
   WriteFile(wtmp, Record(7, 10, "pts/70", "history", "192.0.2.1"));
   WriteFile(btmp, "");
@@ -515,7 +383,7 @@ TEST(LoginIntegration, WtmpAndBtmpReportWhenNoAuthLogIsRead) {
 }
 
 TEST(LoginIntegration, UtmpChangesReportWhenItIsTheOnlyInput) {
-  TempDir dir;
+  TempDir dir("/tmp/vigil-login-it-");
   const std::string utmp = dir / "utmp";
   WriteFile(utmp, Record(2, 0, "~", "reboot", "6.1.0"));
   auto agent = StartAgent(LoginConfig({{"utmp", utmp}}));
@@ -559,7 +427,7 @@ bool WriteJournalEntry(const std::string& dir, const std::string& file, const st
 TEST(LoginIntegration, ReadsTheJournalFromItsEnd) {
   ASSERT_EQ(access(kJournalRemote, X_OK), 0)
       << kJournalRemote << " is missing (it writes the test's journal): install systemd-journal-remote";
-  TempDir dir;
+  TempDir dir("/tmp/vigil-login-it-");
   const std::string jdir = dir / "journal";
   mkdir(jdir.c_str(), 0755);
   const std::string file = jdir + "/test.journal";

@@ -59,7 +59,9 @@ class NetworkCollector final : public Collector {
         proc_root_(proc_root),
         users_(ctx.env, ctx.stats),
         tracker_(ctx.env, ctx.stats, users_, MakeOptions(ctx, proc_root),
-                 [this](Event&& e) { EmitEvent(std::move(e)); }) {}
+                 [this](Event&& e) { EmitEvent(std::move(e)); },
+                 ctx.observed() ? ConnectionTracker::Sink([this](Event&& e) { ctx_.Observe(std::move(e)); })
+                                : ConnectionTracker::Sink()) {}
 
   NetworkCollector(CollectorContext& ctx, std::unique_ptr<ConnectionSource> given, const std::string& proc_root)
       : NetworkCollector(ctx, proc_root) {

@@ -56,12 +56,13 @@ class Key {
 }  // namespace
 
 ConnectionTracker::ConnectionTracker(Env& env, CollectorStats& stats, common::UserNames& users, TrackerOptions options,
-                                     Sink sink)
+                                     Sink sink, Sink observe)
     : env_(env),
       stats_(stats),
       users_(users),
       options_(std::move(options)),
       sink_(std::move(sink)),
+      observe_(std::move(observe)),
       window_start_ms_(env.clock().MonotonicMs()) {}
 
 ConnectionTracker::Owner ConnectionTracker::Resolve(const ConnectionRecord& r) {
@@ -141,8 +142,14 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
       const std::string image = owner.exe.empty() ? owner.comm : owner.exe;
       std::string key =
           Key(KeyPart::kListen, image, r.protocol, r.family).Address(r.local.addr).Port(r.local.port).Take();
-      if (Merge(key, r, false)) return;
-      Add("listen", std::move(key), BaseData(owner, r, false), r, false);
+      if (!observing()) {
+        if (Merge(key, r, false)) return;
+        Add("listen", std::move(key), BaseData(owner, r, false), r, false);
+        return;
+      }
+      Json data = BaseData(owner, r, false);
+      Observe("listen", data);
+      if (!Merge(key, r, false)) Add("listen", std::move(key), std::move(data), r, false);
       return;
     }
     case Kind::kConnect:
@@ -155,11 +162,17 @@ void ConnectionTracker::Handle(const ConnectionRecord& r) {
               ? Key(KeyPart::kConnect, image, r.protocol, r.family).Address(r.remote.addr).Port(r.remote.port).Take()
               : Key(KeyPart::kAccept, image, r.protocol, r.family).Port(r.local.port).Address(r.remote.addr).Take();
       if (r.socket_id != 0) Remember(r.socket_id, Open{key, generation_, outbound, owner, {}});
-      if (Merge(key, r, false)) return;  // the common case under load: no event to build
+      // The common case under load, unless detection wants every occurrence: no event to build.
+      if (!observing() && Merge(key, r, false)) return;
       Json data = BaseData(owner, r, true);
       data["direction"] = outbound ? "outbound" : "inbound";
       data["initiated"] = outbound;
-      Add(outbound ? "connect" : "accept", std::move(key), std::move(data), r, false);
+      const char* action = outbound ? "connect" : "accept";
+      if (observing()) {
+        Observe(action, data);
+        if (Merge(key, r, false)) return;
+      }
+      Add(action, std::move(key), std::move(data), r, false);
       return;
     }
     case Kind::kClose: {
@@ -242,6 +255,15 @@ void ConnectionTracker::Remember(uint64_t socket_id, Open open) {
   open_.emplace(socket_id, std::move(open));
 }
 
+void ConnectionTracker::Observe(std::string_view action, const Json& data) {
+  Event e;
+  e.type = "network";
+  e.action = std::string(action);
+  e.ts_ms = env_.clock().NowMs();
+  e.data = data;
+  observe_(std::move(e));
+}
+
 bool ConnectionTracker::Merge(const std::string& key, const ConnectionRecord& r, bool with_bytes) {
   if (options_.interval_ms <= 0) return false;
   auto it = index_.find(key);
@@ -284,6 +306,7 @@ void ConnectionTracker::Add(std::string_view action, std::string key, Json data,
   h.key = key;
   h.event.type = "network";
   h.event.action = std::string(action);
+  if (observing() && action != "close") h.event.inspection = Inspection::kSkip;
   h.event.ts_ms = now;
   h.event.last_ts_ms = now;
   h.event.data = std::move(data);

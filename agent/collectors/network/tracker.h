@@ -19,6 +19,11 @@
 // with its bytes. The other fields of an aggregate are those of its first connection.
 // With an interval of 0 (priority high by default) every record is an event at once.
 //
+// Detection. Aggregates reach the pipeline's inspector only when their interval ends; with an
+// `observe` sink the tracker also hands it every connect, accept and listen at once, as the
+// event one occurrence alone would make, and marks those aggregates Inspection::kSkip so
+// that detection counts each occurrence once. Closes are inspected as their events are sent.
+//
 // Bounds: `aggregate_entries` keys held per interval (when full the oldest is sent early and
 // counted in flushed_early); `table_entries` open connections remembered (when full the oldest
 // is forgotten: counted as conn_table_evictions; its close then has no direction).
@@ -55,7 +60,10 @@ class ConnectionTracker {
  public:
   using Sink = std::function<void(Event&&)>;
 
-  ConnectionTracker(Env& env, CollectorStats& stats, common::UserNames& users, TrackerOptions options, Sink sink);
+  // `observe`: where each connect, accept and listen goes at once when aggregating (above);
+  // nullptr: nowhere.
+  ConnectionTracker(Env& env, CollectorStats& stats, common::UserNames& users, TrackerOptions options, Sink sink,
+                    Sink observe = nullptr);
 
   // One record, at env.clock() time. May call the sink (no aggregation, or an early flush).
   void Handle(const ConnectionRecord& r);
@@ -102,6 +110,9 @@ class ConnectionTracker {
   bool Merge(const std::string& key, const ConnectionRecord& r, bool with_bytes);
   // A new aggregate `key` (or the event sent at once without aggregation).
   void Add(std::string_view action, std::string key, Json data, const ConnectionRecord& r, bool with_bytes);
+  // Whether occurrences go to the observe sink (aggregating, and a sink given).
+  bool observing() const { return observe_ && options_.interval_ms > 0; }
+  void Observe(std::string_view action, const Json& data);
   Event Finish(Held& h) const;
   void Remember(uint64_t socket_id, Open open);
   void Forget(uint64_t socket_id);
@@ -111,6 +122,7 @@ class ConnectionTracker {
   common::UserNames& users_;
   const TrackerOptions options_;
   Sink sink_;
+  Sink observe_;
 
   uint64_t generation_ = 0;
   int64_t window_start_ms_;

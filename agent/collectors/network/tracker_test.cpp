@@ -50,14 +50,17 @@ class TrackerTest : public ::testing::Test {
     env_.SetLink("/proc/200/exe", "/usr/sbin/nginx");
   }
 
-  ConnectionTracker& Make(int64_t interval_ms, size_t aggregates = 256, size_t table = 4096, bool loopback = true) {
+  ConnectionTracker& Make(int64_t interval_ms, size_t aggregates = 256, size_t table = 4096, bool loopback = true,
+                          bool observe = false) {
     TrackerOptions o;
     o.interval_ms = interval_ms;
     o.aggregate_entries = aggregates;
     o.table_entries = table;
     o.include_loopback = loopback;
-    tracker_ = std::make_unique<ConnectionTracker>(env_, stats_, users_, o,
-                                                   [this](Event&& e) { events_.push_back(std::move(e)); });
+    tracker_ = std::make_unique<ConnectionTracker>(
+        env_, stats_, users_, o, [this](Event&& e) { events_.push_back(std::move(e)); },
+        observe ? ConnectionTracker::Sink([this](Event&& e) { observed_.push_back(std::move(e)); })
+                : ConnectionTracker::Sink());
     return *tracker_;
   }
 
@@ -66,6 +69,7 @@ class TrackerTest : public ::testing::Test {
   common::UserNames users_{env_, stats_};
   std::unique_ptr<ConnectionTracker> tracker_;
   std::vector<Event> events_;
+  std::vector<Event> observed_;
 };
 
 TEST_F(TrackerTest, WithoutAnIntervalEveryRecordIsAnEventAtOnce) {
@@ -195,6 +199,56 @@ TEST_F(TrackerTest, ConnectionsOfOneKeyAggregateWithTheBytesOfThoseClosedWithinT
   EXPECT_EQ(events_[1].data["direction"], "outbound");
   EXPECT_EQ(events_[1].data["bytes_in"], 7);
   EXPECT_FALSE(events_[1].data.contains("closed"));
+}
+
+// Detection sees each connection at once while the events written stay aggregated, and the
+// aggregates are marked so that detection does not count them a second time.
+TEST_F(TrackerTest, AnObserverGetsEveryConnectAcceptAndListenAtOnceAndTheAggregatesSkipInspection) {
+  ConnectionTracker& t = Make(60'000, 256, 4096, true, /*observe=*/true);
+  ConnectionRecord listen = Rec(Kind::kListen, 9, V4(0, 0, 0, 0, 80), {}, 200);
+  t.Handle(listen);
+  for (uint64_t id = 1; id <= 3; ++id) {
+    t.Handle(Rec(Kind::kConnect, id, V4(10, 0, 0, 1, static_cast<uint16_t>(41000 + id)), V4(192, 0, 2, 7, 443)));
+    env_.manual_clock().Advance(10);
+  }
+  t.Handle(Rec(Kind::kAccept, 7, V4(10, 0, 0, 1, 80), V4(198, 51, 100, 4, 50123), 200));
+  t.Handle(Close(1, V4(10, 0, 0, 1, 41001), V4(192, 0, 2, 7, 443), 100, 10));
+  EXPECT_TRUE(events_.empty());
+  ASSERT_EQ(observed_.size(), 5u);
+  EXPECT_EQ(observed_[0].action, "listen");
+  for (size_t i = 1; i <= 3; ++i) {
+    EXPECT_EQ(observed_[i].action, "connect");
+    EXPECT_EQ(observed_[i].count, 1u);
+    EXPECT_EQ(observed_[i].data["local_port"], 41000 + i);  // each connection's own
+    EXPECT_EQ(observed_[i].data["remote_ip"], "192.0.2.7");
+    EXPECT_EQ(observed_[i].data["initiated"], true);
+  }
+  EXPECT_EQ(observed_[4].action, "accept");
+  EXPECT_EQ(observed_[4].data["exe"], "/usr/sbin/nginx");
+
+  env_.manual_clock().Advance(60'000);
+  t.Tick();
+  ASSERT_EQ(events_.size(), 3u);
+  for (const Event& e : events_) EXPECT_EQ(e.inspection, Inspection::kSkip) << e.action;
+  EXPECT_EQ(events_[1].count, 3u);
+  // A close outliving its interval is not observed: its event is inspected when it is sent.
+  t.Handle(Close(2, V4(10, 0, 0, 1, 41002), V4(192, 0, 2, 7, 443), 7, 8));
+  env_.manual_clock().Advance(60'000);
+  t.Tick();
+  ASSERT_EQ(events_.size(), 4u);
+  EXPECT_EQ(events_[3].action, "close");
+  EXPECT_EQ(events_[3].inspection, Inspection::kInspect);
+  EXPECT_EQ(observed_.size(), 5u);
+}
+
+TEST_F(TrackerTest, WithoutAnObserverAggregatesAreInspected) {
+  ConnectionTracker& t = Make(60'000);
+  t.Handle(Rec(Kind::kConnect, 1, V4(10, 0, 0, 1, 41000), V4(192, 0, 2, 7, 443)));
+  env_.manual_clock().Advance(60'000);
+  t.Tick();
+  ASSERT_EQ(events_.size(), 1u);
+  EXPECT_EQ(events_[0].inspection, Inspection::kInspect);
+  EXPECT_TRUE(observed_.empty());
 }
 
 TEST_F(TrackerTest, OutboundKeysOnRemotePortInboundKeysOnLocalPort) {
