@@ -1,21 +1,24 @@
 # The one entry point. Every target installs missing Debian packages first (scripts/deps.sh).
 #
 #   make          release binaries into build/bin/ (vigil-agent, vigil-hub)
-#   make test     every test: unit tests under ASan+UBSan and in the release build,
-#                 integration tests on the real kernel (root), a short fuzz run
+#   make test     every test, twice: in a debug build (clang) under ASan+UBSan and in a
+#                 release build (g++ -O2); integration tests on the real kernel (root); then
+#                 each fuzz target for TEST_FUZZ_SECONDS (the fuzz targets are built by the
+#                 debug build)
 #   make demo     the whole system on this machine (broker, hub, an enrolled agent), its events live
 #   make bench    benchmarks (exec storm, footprint) with their targets
 #   make minimal  the smallest agent (process collector, JSON Lines) into build/minimal/bin/
-#   make fuzz     build the fuzz targets and run each for FUZZ_SECONDS
+#   make fuzz     build the fuzz targets (debug build) and run each for FUZZ_SECONDS
 #   make docs     regenerate docs/configuration.md, docs/hub-configuration.md and docs/events.md
 #                 from the code and schema
 
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 10
 CTEST = ctest --output-on-failure --timeout 300 -j$(JOBS)
 
-.PHONY: all deps release test unit-dev unit-release fuzz-build fuzz demo bench minimal docs clean
+.PHONY: all deps release test fuzz demo bench minimal docs clean
 
 all: release
 
@@ -29,19 +32,20 @@ test:
 	@scripts/deps.sh test
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev -j$(JOBS)
-	@echo "== tests: debug build under AddressSanitizer and UndefinedBehaviorSanitizer"
+	@echo "== tests: debug build (clang) under AddressSanitizer and UndefinedBehaviorSanitizer"
 	@cd build/dev && $(CTEST)
-	@cmake --preset release >/dev/null
-	@cmake --build --preset release -j$(JOBS)
-	@echo "== tests: release build"
-	@cd build/release && $(CTEST)
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	@cmake --preset release-test >/dev/null
+	@cmake --build --preset release-test -j$(JOBS)
+	@echo "== tests: release build (g++)"
+	@cd build/release-test && $(CTEST)
+	@echo "== fuzz: every target for $(TEST_FUZZ_SECONDS) s"
+	@scripts/run-fuzz.sh build/dev/bin $(TEST_FUZZ_SECONDS)
 
 fuzz:
 	@scripts/deps.sh test
-	@cmake --preset fuzz >/dev/null
-	@cmake --build --preset fuzz -j$(JOBS) --target fuzz-all
-	@scripts/run-fuzz.sh build/fuzz/bin $(FUZZ_SECONDS)
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j$(JOBS) --target fuzz-all
+	@scripts/run-fuzz.sh build/dev/bin $(FUZZ_SECONDS)
 
 demo: release
 	@scripts/deps.sh demo

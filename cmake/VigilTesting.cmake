@@ -6,7 +6,8 @@
 #     WHOLE: the binary is one CTest test instead of one per case, for suites whose cases
 #     share an expensive fixture started once per process (a PostgreSQL server).
 #   vigil_fuzz_target(NAME n SOURCES f.cpp LIBS lib ...)
-#     one libFuzzer binary (fuzz preset, clang only), built into build/fuzz/bin.
+#     one libFuzzer binary (VIGIL_BUILD_FUZZ, clang only: the dev preset), built into the
+#     build's bin/ beside the programs.
 
 include(GoogleTest)
 
