@@ -10,6 +10,8 @@
 //     (an event of type alert is also an alert row; later, SBoM and posture);
 //   - alerts raised by the hub itself (hub/analyze), with their status (new, acknowledged,
 //     resolved), who set it, when, and a note;
+//   - vulnerability advisories, each device's packages and the findings matched for them
+//     (hub/vuln);
 //   - desired configuration per device and per group, and each device's reported state.
 //
 // Thread safety: a Store may be used from several threads at once (each backend serialises
@@ -151,6 +153,77 @@ struct AlertQuery {
 // level from its data. InvalidArgument naming device and seq when the JSON lacks them.
 Result<AlertRow> AlertFromEventRow(const EventRow& event);
 
+// Vulnerability data (hub/vuln keeps the meaning; the store keeps the rows). An advisory is
+// stored whole as JSON (`body`, hub/vuln's encoding) and indexed by the (ecosystem, source
+// package) keys it names; a device's packages are those of its last SBoM; findings are what
+// matching found for them (only affected ones: status fixed or unfixed).
+struct VulnKey {
+  std::string ecosystem;  // "Debian:12"
+  std::string package;    // source package
+  auto operator<=>(const VulnKey&) const = default;
+};
+
+struct AdvisoryRow {
+  std::string id;
+  std::string source;    // "osv", "debian-tracker"
+  std::string modified;  // RFC 3339 ("" when the source has none)
+  std::string body;      // the advisory, JSON (compact)
+  std::vector<VulnKey> keys;
+  bool operator==(const AdvisoryRow&) const = default;
+};
+
+struct AdvisoryPutResult {
+  size_t inserted = 0;   // ids not stored before
+  size_t updated = 0;    // stored with an older (or equal) `modified` and a different body: replaced
+  size_t unchanged = 0;  // stored with the same body
+  size_t older = 0;      // stored with a newer `modified`: kept
+  std::vector<VulnKey> changed_keys;  // keys of inserted and updated advisories (old and new), sorted, unique
+};
+
+struct VulnPackageRow {
+  std::string device;
+  std::string name;     // binary package
+  std::string version;
+  std::string source;   // source package (the name when the SBoM gives none)
+  std::string source_version;
+  std::string ecosystem;
+  bool operator==(const VulnPackageRow&) const = default;
+};
+
+struct VulnFindingRow {
+  std::string device;
+  std::string package;  // binary package
+  std::string version;
+  std::string source;
+  std::string source_version;
+  std::string ecosystem;
+  std::string advisory;  // id
+  std::string status;    // "fixed" (a fix exists) or "unfixed"
+  std::string fixed_version;
+  std::string severity;
+  double score = -1;
+  int64_t matched_ms = 0;
+  bool operator==(const VulnFindingRow&) const = default;
+};
+
+// One device's change: its packages (when replace_packages: the whole new list), and for every
+// package name in `rematched`, its findings replaced by those in `findings`.
+struct VulnUpdate {
+  std::string device;
+  bool replace_packages = false;
+  std::vector<VulnPackageRow> packages;
+  std::vector<std::string> rematched;
+  std::vector<VulnFindingRow> findings;
+};
+
+struct VulnFindingQuery {
+  std::optional<std::string> device;  // each filter: equal to, when given
+  std::optional<std::string> status;
+  std::optional<std::string> advisory;
+  size_t limit = 0;  // 0: no limit
+  // Ordered by device, package, version, advisory.
+};
+
 struct StoreStats {
   uint64_t events = 0;      // rows in the events table
   uint64_t bytes = 0;       // the store's size on disk (SQLite: the file; PostgreSQL: the tables)
@@ -219,6 +292,20 @@ class Store {
   // unknown id NotFound. `by` is the token name; `note` replaces the note ("" clears it).
   virtual Status SetAlertStatus(int64_t id, std::string_view status, std::string_view by, std::string_view note,
                                 int64_t now_ms) = 0;
+
+  // Vulnerabilities.
+  // Stores advisories in one transaction: a new id is inserted; a stored one is replaced (with its
+  // keys) unless its `modified` is newer or its body is the same. Re-importing the same data
+  // changes nothing.
+  virtual Result<AdvisoryPutResult> PutAdvisories(std::span<const AdvisoryRow> advisories) = 0;
+  // The advisories that name any of `keys`, each once, ordered by id.
+  virtual Result<std::vector<AdvisoryRow>> AdvisoriesFor(std::span<const VulnKey> keys) = 0;
+  // Stored packages: of one device (`device` not empty) or every device, only those whose
+  // (ecosystem, source) is in `keys` when `keys` is not empty; ordered by device, name, version.
+  virtual Result<std::vector<VulnPackageRow>> VulnPackages(std::string_view device, std::span<const VulnKey> keys) = 0;
+  // Applies one device's change in one transaction (see VulnUpdate).
+  virtual Status UpdateVulns(const VulnUpdate& update) = 0;
+  virtual Result<std::vector<VulnFindingRow>> VulnFindings(const VulnFindingQuery& query) = 0;
 };
 
 // Opens (and creates or migrates the schema of) the store a URL names:

@@ -828,6 +828,130 @@ std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
 }
 
+AdvisoryRow Advisory(const std::string& id, const std::string& modified, std::vector<VulnKey> keys,
+                     const std::string& body_note = "") {
+  Json body = {{"id", id}, {"note", body_note}};
+  return AdvisoryRow{id, "osv", modified, body.dump(), std::move(keys)};
+}
+
+TEST_P(StoreTest, AdvisoriesAreInsertedUpdatedWhenNewerAndKeptWhenOlder) {
+  VulnKey openssl{"Debian:12", "openssl"}, curl{"Debian:12", "curl"}, zlib{"Debian:12", "zlib"};
+  std::vector<AdvisoryRow> first = {Advisory("A-1", "2026-01-01T00:00:00Z", {openssl}),
+                                    Advisory("A-2", "2026-01-01T00:00:00Z", {curl, zlib})};
+  auto put = store_->PutAdvisories(first);
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(put->inserted, 2u);
+  EXPECT_EQ(put->changed_keys, (std::vector<VulnKey>{curl, openssl, zlib}));
+
+  // The same again: nothing changes.
+  put = store_->PutAdvisories(first);
+  ASSERT_TRUE(put.ok());
+  EXPECT_EQ(put->inserted, 0u);
+  EXPECT_EQ(put->unchanged, 2u);
+  EXPECT_TRUE(put->changed_keys.empty());
+
+  // A-2 newer, now naming only curl (zlib's key goes); A-1 older than stored: kept.
+  std::vector<AdvisoryRow> second = {Advisory("A-1", "2025-06-01T00:00:00Z", {curl}, "older"),
+                                     Advisory("A-2", "2026-02-01T00:00:00Z", {curl}, "newer")};
+  put = store_->PutAdvisories(second);
+  ASSERT_TRUE(put.ok());
+  EXPECT_EQ(put->updated, 1u);
+  EXPECT_EQ(put->older, 1u);
+  EXPECT_EQ(put->changed_keys, (std::vector<VulnKey>{curl, zlib}));
+
+  auto for_zlib = store_->AdvisoriesFor(std::vector<VulnKey>{zlib});
+  ASSERT_TRUE(for_zlib.ok());
+  EXPECT_TRUE(for_zlib->empty());
+  auto for_both = store_->AdvisoriesFor(std::vector<VulnKey>{openssl, curl});
+  ASSERT_TRUE(for_both.ok());
+  ASSERT_EQ(for_both->size(), 2u);
+  EXPECT_EQ((*for_both)[0].id, "A-1");
+  EXPECT_EQ((*for_both)[0].body, first[0].body);  // the older A-1 did not replace it
+  EXPECT_EQ((*for_both)[1].modified, "2026-02-01T00:00:00Z");
+  EXPECT_EQ((*for_both)[1].body, second[1].body);
+}
+
+TEST_P(StoreTest, VulnPackagesAndFindingsArePerDeviceAndReplacedByName) {
+  VulnUpdate u;
+  u.device = "dev-1";
+  u.replace_packages = true;
+  u.packages = {{"dev-1", "libssl3", "3.0.11-1", "openssl", "3.0.11-1", "Debian:12"},
+                {"dev-1", "curl", "7.88.1-10", "curl", "7.88.1-10", "Debian:12"}};
+  u.rematched = {"libssl3", "curl"};
+  VulnFindingRow f{"dev-1", "libssl3", "3.0.11-1", "openssl", "3.0.11-1", "Debian:12", "A-1", "fixed",
+                   "3.0.13-1", "critical", 9.8, 1000};
+  u.findings = {f};
+  ASSERT_TRUE(store_->UpdateVulns(u).ok());
+  VulnUpdate other;
+  other.device = "dev-2";
+  other.replace_packages = true;
+  other.packages = {{"dev-2", "libssl3", "3.0.13-1", "openssl", "3.0.13-1", "Debian:12"}};
+  ASSERT_TRUE(store_->UpdateVulns(other).ok());
+
+  auto all = store_->VulnPackages("", {});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 3u);
+  auto with_openssl = store_->VulnPackages("", std::vector<VulnKey>{{"Debian:12", "openssl"}});
+  ASSERT_TRUE(with_openssl.ok());
+  ASSERT_EQ(with_openssl->size(), 2u);
+  EXPECT_EQ((*with_openssl)[0].device, "dev-1");
+  EXPECT_EQ((*with_openssl)[1].device, "dev-2");
+  auto mine = store_->VulnPackages("dev-1", std::vector<VulnKey>{{"Debian:12", "openssl"}});
+  ASSERT_TRUE(mine.ok());
+  EXPECT_EQ(mine->size(), 1u);
+
+  auto findings = store_->VulnFindings({});
+  ASSERT_TRUE(findings.ok());
+  ASSERT_EQ(findings->size(), 1u);
+  EXPECT_EQ((*findings)[0], f);
+
+  // Re-matching libssl3 with no findings clears its finding, packages untouched.
+  VulnUpdate rematch;
+  rematch.device = "dev-1";
+  rematch.rematched = {"libssl3"};
+  ASSERT_TRUE(store_->UpdateVulns(rematch).ok());
+  VulnFindingQuery of_dev1;
+  of_dev1.device = "dev-1";
+  findings = store_->VulnFindings(of_dev1);
+  ASSERT_TRUE(findings.ok());
+  EXPECT_TRUE(findings->empty());
+  auto still = store_->VulnPackages("dev-1", {});
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->size(), 2u);
+}
+
+TEST_P(StoreTest, VulnFindingFiltersCombine) {
+  VulnUpdate u;
+  u.device = "dev-1";
+  u.findings = {{"dev-1", "a", "1", "a", "1", "Debian:12", "A-1", "fixed", "2", "high", 7.5, 1},
+                {"dev-1", "b", "1", "b", "1", "Debian:12", "A-2", "unfixed", "", "low", -1, 1}};
+  ASSERT_TRUE(store_->UpdateVulns(u).ok());
+  u.device = "dev-2";
+  u.findings = {{"dev-2", "a", "1", "a", "1", "Debian:12", "A-1", "fixed", "2", "high", 7.5, 1}};
+  ASSERT_TRUE(store_->UpdateVulns(u).ok());
+  VulnFindingQuery q;
+  q.status = "unfixed";
+  auto unfixed = store_->VulnFindings(q);
+  ASSERT_TRUE(unfixed.ok());
+  ASSERT_EQ(unfixed->size(), 1u);
+  EXPECT_EQ((*unfixed)[0].package, "b");
+  EXPECT_EQ((*unfixed)[0].score, -1);
+  q = VulnFindingQuery();
+  q.advisory = "A-1";
+  auto a1 = store_->VulnFindings(q);
+  ASSERT_TRUE(a1.ok());
+  EXPECT_EQ(a1->size(), 2u);
+  q.device = "dev-1";
+  auto one = store_->VulnFindings(q);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->size(), 1u);
+  q = VulnFindingQuery();
+  q.limit = 2;
+  auto limited = store_->VulnFindings(q);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(limited->size(), 2u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreTest, ::testing::Values(Backend::kSqlite), BackendName);
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreTest, ::testing::Values(Backend::kPostgres), BackendName);
 INSTANTIATE_TEST_SUITE_P(Sqlite, SearchTest, ::testing::Values(Backend::kSqlite), BackendName);

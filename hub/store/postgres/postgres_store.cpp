@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <string>
@@ -97,6 +98,50 @@ CREATE TABLE alerts (
 CREATE UNIQUE INDEX alerts_device_seq ON alerts (device, seq);
 CREATE INDEX alerts_ts ON alerts (ts, id);
 CREATE INDEX alerts_status_ts ON alerts (status, ts);
+)sql",
+    // 3: vulnerabilities: advisories, the (ecosystem, source package) keys they name, each
+    // device's packages, and the findings matched for them. Bodies are TEXT, not JSONB: a
+    // re-import compares them as text.
+    R"sql(
+CREATE TABLE vuln_advisories (
+  id       TEXT COLLATE "C" PRIMARY KEY,
+  source   TEXT COLLATE "C" NOT NULL,
+  modified TEXT COLLATE "C" NOT NULL,
+  body     TEXT NOT NULL
+);
+CREATE TABLE vuln_affected (
+  ecosystem TEXT COLLATE "C" NOT NULL,
+  package   TEXT COLLATE "C" NOT NULL,
+  advisory  TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (ecosystem, package, advisory)
+);
+CREATE INDEX vuln_affected_advisory ON vuln_affected (advisory);
+CREATE TABLE vuln_packages (
+  device         TEXT COLLATE "C" NOT NULL,
+  name           TEXT COLLATE "C" NOT NULL,
+  version        TEXT COLLATE "C" NOT NULL,
+  source         TEXT COLLATE "C" NOT NULL,
+  source_version TEXT COLLATE "C" NOT NULL,
+  ecosystem      TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (device, name, version)
+);
+CREATE INDEX vuln_packages_key ON vuln_packages (ecosystem, source);
+CREATE TABLE vuln_findings (
+  device         TEXT COLLATE "C" NOT NULL,
+  package        TEXT COLLATE "C" NOT NULL,
+  version        TEXT COLLATE "C" NOT NULL,
+  advisory       TEXT COLLATE "C" NOT NULL,
+  source         TEXT COLLATE "C" NOT NULL,
+  source_version TEXT COLLATE "C" NOT NULL,
+  ecosystem      TEXT COLLATE "C" NOT NULL,
+  status         TEXT COLLATE "C" NOT NULL,
+  fixed_version  TEXT COLLATE "C" NOT NULL,
+  severity       TEXT COLLATE "C" NOT NULL,
+  score          DOUBLE PRECISION NOT NULL,
+  matched        BIGINT NOT NULL,
+  PRIMARY KEY (device, package, version, advisory)
+);
+CREATE INDEX vuln_findings_advisory ON vuln_findings (advisory);
 )sql",
 };
 
@@ -953,6 +998,227 @@ Result<StoreStats> PostgresStore::Stats() {
     s.devices = Uint(r->get(), 0, 2);
     s.bytes = Uint(r->get(), 0, 3);
     return s;
+  });
+}
+
+namespace {
+VulnPackageRow PgReadPackage(const PGresult* r, int i) {
+  return VulnPackageRow{Text(r, i, 0), Text(r, i, 1), Text(r, i, 2), Text(r, i, 3), Text(r, i, 4), Text(r, i, 5)};
+}
+constexpr const char* kPgPackageColumns =
+    "SELECT device, name, version, source, source_version, ecosystem FROM vuln_packages";
+}  // namespace
+
+Result<AdvisoryPutResult> PostgresStore::PutAdvisories(std::span<const AdvisoryRow> advisories) {
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Result<AdvisoryPutResult> {
+    auto exec = [this](const char* sql) { return conn_->Simple(sql); };
+    Transaction txn(this, conn_->get());
+    VIGIL_RETURN_IF_ERROR(txn.Begin(exec));
+    AdvisoryPutResult result;
+    for (const AdvisoryRow& a : advisories) {
+      // FOR UPDATE: two hubs importing at once decide on the same stored row.
+      auto got = conn_->RunSql("SELECT modified, body FROM vuln_advisories WHERE id = $1 FOR UPDATE",
+                               Params().Add(a.id), "advisory " + a.id);
+      if (!got.ok()) return got.status();
+      bool stored = PQntuples(got->get()) > 0;
+      if (stored && Text(got->get(), 0, 0) > a.modified) {
+        ++result.older;
+        continue;
+      }
+      if (stored && Text(got->get(), 0, 1) == a.body) {
+        ++result.unchanged;
+        continue;
+      }
+      if (stored) {
+        auto old = conn_->RunSql("DELETE FROM vuln_affected WHERE advisory = $1 RETURNING ecosystem, package",
+                                 Params().Add(a.id), "keys of advisory " + a.id);
+        if (!old.ok()) return old.status();
+        for (int i = 0; i < PQntuples(old->get()); ++i) {
+          result.changed_keys.push_back(VulnKey{Text(old->get(), i, 0), Text(old->get(), i, 1)});
+        }
+        ++result.updated;
+      } else {
+        ++result.inserted;
+      }
+      auto put = conn_->RunSql(
+          "INSERT INTO vuln_advisories (id, source, modified, body) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE "
+          "SET source = excluded.source, modified = excluded.modified, body = excluded.body",
+          Params().Add(a.id).Add(a.source).Add(a.modified).Add(a.body), "advisory " + a.id);
+      if (!put.ok()) return put.status();
+      if (a.keys.empty()) continue;
+      std::string ecosystems = "{", packages = "{";
+      for (const VulnKey& k : a.keys) {
+        AppendArrayText(ecosystems, k.ecosystem);
+        AppendArrayText(packages, k.package);
+        result.changed_keys.push_back(k);
+      }
+      ecosystems += '}';
+      packages += '}';
+      auto keys = conn_->RunSql(
+          "INSERT INTO vuln_affected (ecosystem, package, advisory) SELECT u.e, u.p, $3 FROM unnest($1::text[], "
+          "$2::text[]) AS u(e, p) ON CONFLICT DO NOTHING",
+          Params().Add(ecosystems).Add(packages).Add(a.id), "keys of advisory " + a.id);
+      if (!keys.ok()) return keys.status();
+    }
+    VIGIL_RETURN_IF_ERROR(txn.Commit(exec));
+    std::sort(result.changed_keys.begin(), result.changed_keys.end());
+    result.changed_keys.erase(std::unique(result.changed_keys.begin(), result.changed_keys.end()),
+                              result.changed_keys.end());
+    return result;
+  });
+}
+
+Result<std::vector<AdvisoryRow>> PostgresStore::AdvisoriesFor(std::span<const VulnKey> keys) {
+  if (keys.empty()) return std::vector<AdvisoryRow>();
+  std::string ecosystems = "{", packages = "{";
+  for (const VulnKey& k : keys) {
+    AppendArrayText(ecosystems, k.ecosystem);
+    AppendArrayText(packages, k.package);
+  }
+  ecosystems += '}';
+  packages += '}';
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Result<std::vector<AdvisoryRow>> {
+    auto r = conn_->RunSql(
+        "SELECT a.id, a.source, a.modified, a.body FROM vuln_advisories a WHERE a.id IN (SELECT f.advisory FROM "
+        "vuln_affected f JOIN unnest($1::text[], $2::text[]) AS u(e, p) ON f.ecosystem = u.e AND f.package = u.p) "
+        "ORDER BY a.id",
+        Params().Add(ecosystems).Add(packages), "advisories");
+    if (!r.ok()) return r.status();
+    std::vector<AdvisoryRow> rows;
+    for (int i = 0; i < PQntuples(r->get()); ++i) {
+      rows.push_back(AdvisoryRow{Text(r->get(), i, 0), Text(r->get(), i, 1), Text(r->get(), i, 2),
+                                 Text(r->get(), i, 3), {}});
+    }
+    return rows;
+  });
+}
+
+Result<std::vector<VulnPackageRow>> PostgresStore::VulnPackages(std::string_view device,
+                                                                std::span<const VulnKey> keys) {
+  std::string sql = kPgPackageColumns;
+  Params p;
+  p.Add(device);
+  if (keys.empty()) {
+    sql += " WHERE ($1 = '' OR device = $1)";
+  } else {
+    std::string ecosystems = "{", packages = "{";
+    for (const VulnKey& k : keys) {
+      AppendArrayText(ecosystems, k.ecosystem);
+      AppendArrayText(packages, k.package);
+    }
+    ecosystems += '}';
+    packages += '}';
+    p.Add(ecosystems).Add(packages);
+    sql += " WHERE ($1 = '' OR device = $1) AND (ecosystem, source) IN (SELECT u.e, u.p FROM unnest($2::text[], "
+           "$3::text[]) AS u(e, p))";
+  }
+  sql += " ORDER BY device, name, version";
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Result<std::vector<VulnPackageRow>> {
+    auto r = conn_->RunSql(sql, p, "packages");
+    if (!r.ok()) return r.status();
+    std::vector<VulnPackageRow> rows;
+    for (int i = 0; i < PQntuples(r->get()); ++i) rows.push_back(PgReadPackage(r->get(), i));
+    return rows;
+  });
+}
+
+Status PostgresStore::UpdateVulns(const VulnUpdate& u) {
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Status {
+    auto exec = [this](const char* sql) { return conn_->Simple(sql); };
+    Transaction txn(this, conn_->get());
+    VIGIL_RETURN_IF_ERROR(txn.Begin(exec));
+    if (u.replace_packages) {
+      auto clear = conn_->RunSql("DELETE FROM vuln_packages WHERE device = $1", Params().Add(u.device),
+                                 "packages of device " + u.device);
+      if (!clear.ok()) return clear.status();
+      if (!u.packages.empty()) {
+        std::string cols[5];
+        for (std::string& c : cols) c = "{";
+        for (const VulnPackageRow& pkg : u.packages) {
+          AppendArrayText(cols[0], pkg.name);
+          AppendArrayText(cols[1], pkg.version);
+          AppendArrayText(cols[2], pkg.source);
+          AppendArrayText(cols[3], pkg.source_version);
+          AppendArrayText(cols[4], pkg.ecosystem);
+        }
+        Params p;
+        p.Add(u.device);
+        for (std::string& c : cols) p.Add(c + "}");
+        auto add = conn_->RunSql(
+            "INSERT INTO vuln_packages (device, name, version, source, source_version, ecosystem) SELECT $1, u.* FROM "
+            "unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u ON CONFLICT DO NOTHING",
+            p, "packages of device " + u.device);
+        if (!add.ok()) return add.status();
+      }
+    }
+    if (!u.rematched.empty()) {
+      std::string names = "{";
+      for (const std::string& n : u.rematched) AppendArrayText(names, n);
+      auto clear = conn_->RunSql("DELETE FROM vuln_findings WHERE device = $1 AND package = ANY($2::text[])",
+                                 Params().Add(u.device).Add(names + "}"), "findings of device " + u.device);
+      if (!clear.ok()) return clear.status();
+    }
+    for (const VulnFindingRow& f : u.findings) {
+      Params p;
+      p.Add(u.device).Add(f.package).Add(f.version).Add(f.advisory).Add(f.source).Add(f.source_version);
+      p.Add(f.ecosystem).Add(f.status).Add(f.fixed_version).Add(f.severity).Add(f.score).Add(f.matched_ms);
+      auto add = conn_->RunSql(
+          "INSERT INTO vuln_findings (device, package, version, advisory, source, source_version, ecosystem, status, "
+          "fixed_version, severity, score, matched) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+          "ON CONFLICT (device, package, version, advisory) DO UPDATE SET source = excluded.source, "
+          "source_version = excluded.source_version, ecosystem = excluded.ecosystem, status = excluded.status, "
+          "fixed_version = excluded.fixed_version, severity = excluded.severity, score = excluded.score, "
+          "matched = excluded.matched",
+          p, "finding " + f.advisory + " of device " + u.device);
+      if (!add.ok()) return add.status();
+    }
+    return txn.Commit(exec);
+  });
+}
+
+Result<std::vector<VulnFindingRow>> PostgresStore::VulnFindings(const VulnFindingQuery& q) {
+  std::string sql =
+      "SELECT device, package, version, source, source_version, ecosystem, advisory, status, fixed_version, "
+      "severity, score, matched FROM vuln_findings";
+  Params p;
+  auto add = [&](const char* cond, const std::optional<std::string>& value) {
+    if (!value) return;
+    sql += p.size() == 0 ? " WHERE " : " AND ";
+    p.Add(std::string_view(*value));
+    sql += cond + std::to_string(p.size());
+  };
+  add("device = $", q.device);
+  add("status = $", q.status);
+  add("advisory = $", q.advisory);
+  sql += " ORDER BY device, package, version, advisory";
+  if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit);
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Result<std::vector<VulnFindingRow>> {
+    auto r = conn_->RunSql(sql, p, "findings");
+    if (!r.ok()) return r.status();
+    std::vector<VulnFindingRow> rows;
+    const PGresult* res = r->get();
+    for (int i = 0; i < PQntuples(res); ++i) {
+      VulnFindingRow f;
+      f.device = Text(res, i, 0);
+      f.package = Text(res, i, 1);
+      f.version = Text(res, i, 2);
+      f.source = Text(res, i, 3);
+      f.source_version = Text(res, i, 4);
+      f.ecosystem = Text(res, i, 5);
+      f.advisory = Text(res, i, 6);
+      f.status = Text(res, i, 7);
+      f.fixed_version = Text(res, i, 8);
+      f.severity = Text(res, i, 9);
+      f.score = std::strtod(PQgetvalue(res, i, 10), nullptr);
+      f.matched_ms = Int(res, i, 11);
+      rows.push_back(std::move(f));
+    }
+    return rows;
   });
 }
 

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <utility>
 #include <thread>
+#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -94,6 +95,49 @@ CREATE TABLE alerts (
 CREATE UNIQUE INDEX alerts_device_seq ON alerts (device, seq);
 CREATE INDEX alerts_ts ON alerts (ts, id);
 CREATE INDEX alerts_status_ts ON alerts (status, ts);
+)sql",
+    // 3: vulnerabilities: advisories, the (ecosystem, source package) keys they name, each
+    // device's packages, and the findings matched for them.
+    R"sql(
+CREATE TABLE vuln_advisories (
+  id       TEXT PRIMARY KEY,
+  source   TEXT NOT NULL,
+  modified TEXT NOT NULL,
+  body     TEXT NOT NULL
+);
+CREATE TABLE vuln_affected (
+  ecosystem TEXT NOT NULL,
+  package   TEXT NOT NULL,
+  advisory  TEXT NOT NULL,
+  PRIMARY KEY (ecosystem, package, advisory)
+);
+CREATE INDEX vuln_affected_advisory ON vuln_affected (advisory);
+CREATE TABLE vuln_packages (
+  device         TEXT NOT NULL,
+  name           TEXT NOT NULL,
+  version        TEXT NOT NULL,
+  source         TEXT NOT NULL,
+  source_version TEXT NOT NULL,
+  ecosystem      TEXT NOT NULL,
+  PRIMARY KEY (device, name, version)
+);
+CREATE INDEX vuln_packages_key ON vuln_packages (ecosystem, source);
+CREATE TABLE vuln_findings (
+  device         TEXT    NOT NULL,
+  package        TEXT    NOT NULL,
+  version        TEXT    NOT NULL,
+  advisory       TEXT    NOT NULL,
+  source         TEXT    NOT NULL,
+  source_version TEXT    NOT NULL,
+  ecosystem      TEXT    NOT NULL,
+  status         TEXT    NOT NULL,
+  fixed_version  TEXT    NOT NULL,
+  severity       TEXT    NOT NULL,
+  score          REAL    NOT NULL,
+  matched        INTEGER NOT NULL,
+  PRIMARY KEY (device, package, version, advisory)
+);
+CREATE INDEX vuln_findings_advisory ON vuln_findings (advisory);
 )sql",
 };
 
@@ -215,6 +259,7 @@ class SqliteStore::Stmt {
     sqlite3_clear_bindings(s_);
   }
   int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
+  double Real(int col) const { return sqlite3_column_double(s_, col); }
   uint64_t Uint(int col) const { return static_cast<uint64_t>(sqlite3_column_int64(s_, col)); }
   std::string Text(int col) const {
     const unsigned char* t = sqlite3_column_text(s_, col);
@@ -993,6 +1038,253 @@ Result<StoreStats> SqliteStore::Stats() {
   }
   stats.bytes = static_cast<uint64_t>(pages * page_size);
   return stats;
+}
+
+namespace {
+constexpr const char* kSqlAdvisoryGet = "SELECT modified, body FROM vuln_advisories WHERE id = ?1";
+constexpr const char* kSqlAdvisoryKeys = "SELECT ecosystem, package FROM vuln_affected WHERE advisory = ?1";
+constexpr const char* kSqlAdvisoryUnkey = "DELETE FROM vuln_affected WHERE advisory = ?1";
+constexpr const char* kSqlAdvisoryPut =
+    "INSERT INTO vuln_advisories (id, source, modified, body) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT (id) DO UPDATE SET source = excluded.source, modified = excluded.modified, body = excluded.body";
+constexpr const char* kSqlAdvisoryKey =
+    "INSERT INTO vuln_affected (ecosystem, package, advisory) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
+constexpr const char* kSqlAdvisoriesForKey =
+    "SELECT a.id, a.source, a.modified, a.body FROM vuln_affected f JOIN vuln_advisories a ON a.id = f.advisory "
+    "WHERE f.ecosystem = ?1 AND f.package = ?2";
+constexpr const char* kSqlPackageColumns =
+    "SELECT device, name, version, source, source_version, ecosystem FROM vuln_packages";
+constexpr const char* kSqlPackagesOfKey =
+    "SELECT device, name, version, source, source_version, ecosystem FROM vuln_packages "
+    "WHERE ecosystem = ?1 AND source = ?2 AND (?3 = '' OR device = ?3)";
+constexpr const char* kSqlPackagesClear = "DELETE FROM vuln_packages WHERE device = ?1";
+constexpr const char* kSqlPackageAdd =
+    "INSERT INTO vuln_packages (device, name, version, source, source_version, ecosystem) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
+constexpr const char* kSqlFindingsClear = "DELETE FROM vuln_findings WHERE device = ?1 AND package = ?2";
+constexpr const char* kSqlFindingAdd =
+    "INSERT INTO vuln_findings (device, package, version, advisory, source, source_version, ecosystem, status, "
+    "fixed_version, severity, score, matched) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+    "ON CONFLICT (device, package, version, advisory) DO UPDATE SET source = excluded.source, "
+    "source_version = excluded.source_version, ecosystem = excluded.ecosystem, status = excluded.status, "
+    "fixed_version = excluded.fixed_version, severity = excluded.severity, score = excluded.score, "
+    "matched = excluded.matched";
+constexpr const char* kSqlFindingColumns =
+    "SELECT device, package, version, source, source_version, ecosystem, advisory, status, fixed_version, severity, "
+    "score, matched FROM vuln_findings";
+
+template <typename S>
+VulnPackageRow SqliteReadPackage(const S& s) {
+  return VulnPackageRow{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)};
+}
+}  // namespace
+
+Result<AdvisoryPutResult> SqliteStore::PutAdvisories(std::span<const AdvisoryRow> advisories) {
+  std::lock_guard lock(mu_);
+  Transaction txn(db_, [this](const char* sql) { return Exec(sql); });
+  VIGIL_RETURN_IF_ERROR(txn.Begin());
+  AdvisoryPutResult result;
+  VIGIL_STMT(get, kSqlAdvisoryGet);
+  VIGIL_STMT(old_keys, kSqlAdvisoryKeys);
+  VIGIL_STMT(unkey, kSqlAdvisoryUnkey);
+  VIGIL_STMT(put, kSqlAdvisoryPut);
+  VIGIL_STMT(key, kSqlAdvisoryKey);
+  for (const AdvisoryRow& a : advisories) {
+    get.Bind(1, std::string_view(a.id));
+    int rc = get.Step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error("advisory " + a.id);
+    bool stored = rc == SQLITE_ROW;
+    std::string stored_modified = stored ? get.Text(0) : "";
+    bool same_body = stored && get.Text(1) == a.body;
+    get.Reset();
+    if (stored && stored_modified > a.modified) {
+      ++result.older;
+      continue;
+    }
+    if (same_body) {
+      ++result.unchanged;
+      continue;
+    }
+    if (stored) {
+      old_keys.Bind(1, std::string_view(a.id));
+      while ((rc = old_keys.Step()) == SQLITE_ROW) result.changed_keys.push_back(VulnKey{old_keys.Text(0), old_keys.Text(1)});
+      if (rc != SQLITE_DONE) return Error("keys of advisory " + a.id);
+      old_keys.Reset();
+      unkey.Bind(1, std::string_view(a.id));
+      if (unkey.Step() != SQLITE_DONE) return Error("keys of advisory " + a.id);
+      unkey.Reset();
+      ++result.updated;
+    } else {
+      ++result.inserted;
+    }
+    put.Bind(1, std::string_view(a.id));
+    put.Bind(2, std::string_view(a.source));
+    put.Bind(3, std::string_view(a.modified));
+    put.Bind(4, std::string_view(a.body));
+    if (put.Step() != SQLITE_DONE) return Error("advisory " + a.id);
+    put.Reset();
+    for (const VulnKey& k : a.keys) {
+      key.Bind(1, std::string_view(k.ecosystem));
+      key.Bind(2, std::string_view(k.package));
+      key.Bind(3, std::string_view(a.id));
+      if (key.Step() != SQLITE_DONE) return Error("keys of advisory " + a.id);
+      key.Reset();
+      result.changed_keys.push_back(k);
+    }
+  }
+  VIGIL_RETURN_IF_ERROR(txn.Commit());
+  std::sort(result.changed_keys.begin(), result.changed_keys.end());
+  result.changed_keys.erase(std::unique(result.changed_keys.begin(), result.changed_keys.end()),
+                            result.changed_keys.end());
+  return result;
+}
+
+Result<std::vector<AdvisoryRow>> SqliteStore::AdvisoriesFor(std::span<const VulnKey> keys) {
+  std::lock_guard lock(mu_);
+  std::map<std::string, AdvisoryRow> by_id;
+  VIGIL_STMT(s, kSqlAdvisoriesForKey);
+  for (const VulnKey& k : keys) {
+    s.Bind(1, std::string_view(k.ecosystem));
+    s.Bind(2, std::string_view(k.package));
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      std::string id = s.Text(0);
+      if (by_id.contains(id)) continue;
+      by_id.emplace(id, AdvisoryRow{id, s.Text(1), s.Text(2), s.Text(3), {}});
+    }
+    if (rc != SQLITE_DONE) return Error("advisories of " + k.ecosystem + " " + k.package);
+    s.Reset();
+  }
+  std::vector<AdvisoryRow> out;
+  out.reserve(by_id.size());
+  for (auto& [id, row] : by_id) out.push_back(std::move(row));
+  return out;
+}
+
+Result<std::vector<VulnPackageRow>> SqliteStore::VulnPackages(std::string_view device, std::span<const VulnKey> keys) {
+  std::lock_guard lock(mu_);
+  std::vector<VulnPackageRow> rows;
+  if (keys.empty()) {
+    std::string sql = std::string(kSqlPackageColumns) + (device.empty() ? "" : " WHERE device = ?1") +
+                      " ORDER BY device, name, version";
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(raw);
+      return Error("packages");
+    }
+    Stmt s(raw);
+    if (!device.empty()) s.Bind(1, device);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(SqliteReadPackage(s));
+    if (rc != SQLITE_DONE) return Error("packages");
+    return rows;
+  }
+  VIGIL_STMT(s, kSqlPackagesOfKey);
+  for (const VulnKey& k : keys) {
+    s.Bind(1, std::string_view(k.ecosystem));
+    s.Bind(2, std::string_view(k.package));
+    s.Bind(3, device);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(SqliteReadPackage(s));
+    if (rc != SQLITE_DONE) return Error("packages of " + k.ecosystem + " " + k.package);
+    s.Reset();
+  }
+  std::sort(rows.begin(), rows.end(), [](const VulnPackageRow& a, const VulnPackageRow& b) {
+    return std::tie(a.device, a.name, a.version) < std::tie(b.device, b.name, b.version);
+  });
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
+}
+
+Status SqliteStore::UpdateVulns(const VulnUpdate& u) {
+  std::lock_guard lock(mu_);
+  Transaction txn(db_, [this](const char* sql) { return Exec(sql); });
+  VIGIL_RETURN_IF_ERROR(txn.Begin());
+  if (u.replace_packages) {
+    VIGIL_STMT(clear, kSqlPackagesClear);
+    clear.Bind(1, std::string_view(u.device));
+    if (clear.Step() != SQLITE_DONE) return Error("packages of device " + u.device);
+    VIGIL_STMT(add, kSqlPackageAdd);
+    for (const VulnPackageRow& p : u.packages) {
+      add.Bind(1, std::string_view(u.device));
+      add.Bind(2, std::string_view(p.name));
+      add.Bind(3, std::string_view(p.version));
+      add.Bind(4, std::string_view(p.source));
+      add.Bind(5, std::string_view(p.source_version));
+      add.Bind(6, std::string_view(p.ecosystem));
+      if (add.Step() != SQLITE_DONE) return Error("package " + p.name + " of device " + u.device);
+      add.Reset();
+    }
+  }
+  VIGIL_STMT(clear_findings, kSqlFindingsClear);
+  for (const std::string& name : u.rematched) {
+    clear_findings.Bind(1, std::string_view(u.device));
+    clear_findings.Bind(2, std::string_view(name));
+    if (clear_findings.Step() != SQLITE_DONE) return Error("findings of device " + u.device);
+    clear_findings.Reset();
+  }
+  VIGIL_STMT(add_finding, kSqlFindingAdd);
+  for (const VulnFindingRow& f : u.findings) {
+    add_finding.Bind(1, std::string_view(u.device));
+    add_finding.Bind(2, std::string_view(f.package));
+    add_finding.Bind(3, std::string_view(f.version));
+    add_finding.Bind(4, std::string_view(f.advisory));
+    add_finding.Bind(5, std::string_view(f.source));
+    add_finding.Bind(6, std::string_view(f.source_version));
+    add_finding.Bind(7, std::string_view(f.ecosystem));
+    add_finding.Bind(8, std::string_view(f.status));
+    add_finding.Bind(9, std::string_view(f.fixed_version));
+    add_finding.Bind(10, std::string_view(f.severity));
+    add_finding.Bind(11, f.score);
+    add_finding.Bind(12, f.matched_ms);
+    if (add_finding.Step() != SQLITE_DONE) return Error("finding " + f.advisory + " of device " + u.device);
+    add_finding.Reset();
+  }
+  return txn.Commit();
+}
+
+Result<std::vector<VulnFindingRow>> SqliteStore::VulnFindings(const VulnFindingQuery& q) {
+  std::string sql = kSqlFindingColumns;
+  std::vector<std::string_view> params;
+  auto add = [&](const char* cond, const std::optional<std::string>& value) {
+    if (!value) return;
+    sql += params.empty() ? " WHERE " : " AND ";
+    params.emplace_back(*value);
+    sql += cond + std::to_string(params.size());
+  };
+  add("device = ?", q.device);
+  add("status = ?", q.status);
+  add("advisory = ?", q.advisory);
+  sql += " ORDER BY device, package, version, advisory";
+  if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit);
+  std::lock_guard lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    return Error("findings");
+  }
+  Stmt s(raw);
+  for (size_t i = 0; i < params.size(); ++i) s.Bind(static_cast<int>(i + 1), params[i]);
+  std::vector<VulnFindingRow> rows;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    VulnFindingRow f;
+    f.device = s.Text(0);
+    f.package = s.Text(1);
+    f.version = s.Text(2);
+    f.source = s.Text(3);
+    f.source_version = s.Text(4);
+    f.ecosystem = s.Text(5);
+    f.advisory = s.Text(6);
+    f.status = s.Text(7);
+    f.fixed_version = s.Text(8);
+    f.severity = s.Text(9);
+    f.score = s.Real(10);
+    f.matched_ms = s.Int(11);
+    rows.push_back(std::move(f));
+  }
+  if (rc != SQLITE_DONE) return Error("findings");
+  return rows;
 }
 
 #undef VIGIL_STMT

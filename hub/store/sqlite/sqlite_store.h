@@ -81,6 +81,11 @@ class SqliteStore final : public Store {
   Result<std::optional<AlertRow>> Alert(int64_t id) override;
   Status SetAlertStatus(int64_t id, std::string_view status, std::string_view by, std::string_view note,
                         int64_t now_ms) override;
+  Result<AdvisoryPutResult> PutAdvisories(std::span<const AdvisoryRow> advisories) override;
+  Result<std::vector<AdvisoryRow>> AdvisoriesFor(std::span<const VulnKey> keys) override;
+  Result<std::vector<VulnPackageRow>> VulnPackages(std::string_view device, std::span<const VulnKey> keys) override;
+  Status UpdateVulns(const VulnUpdate& update) override;
+  Result<std::vector<VulnFindingRow>> VulnFindings(const VulnFindingQuery& query) override;
 
  private:
   class Stmt;
