@@ -27,6 +27,10 @@
 #include "agent/rules_cli.h"
 #endif
 
+#ifdef VIGIL_WITH_SBOM
+#include "agent/sbom_cli.h"
+#endif
+
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.0.0"
 #endif
@@ -330,6 +334,9 @@ int RunCli(int argc, char** argv) {
 #ifdef VIGIL_WITH_DETECT
   RulesCommand rules(app);
 #endif
+#ifdef VIGIL_WITH_SBOM
+  SbomCommand sbom(app);
+#endif
 
   try {
     app.parse(argc, argv);
@@ -349,6 +356,9 @@ int RunCli(int argc, char** argv) {
   }
 #ifdef VIGIL_WITH_DETECT
   if (rules.parsed()) return rules.Run();
+#endif
+#ifdef VIGIL_WITH_SBOM
+  if (sbom.parsed()) return sbom.Run();
 #endif
   if (config->parsed()) return CmdConfig(schema, print_defaults, print_reference, check, check_overrides);
   if (version->parsed()) {

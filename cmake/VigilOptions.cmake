@@ -20,7 +20,8 @@ set(VIGIL_COLLECTORS
   "peripheral|VIGIL_WITH_PERIPHERAL|devices added and removed (USB, network interfaces) from kernel uevents"
   "local_users|VIGIL_WITH_LOCAL_USERS|local users and groups, and changes to them"
   "firewall|VIGIL_WITH_FIREWALL|nftables and iptables rulesets summarised, and changes to them"
-  "files|VIGIL_WITH_FILES|changes to watched files and directories (inotify) with their new sha256")
+  "files|VIGIL_WITH_FILES|changes to watched files and directories (inotify) with their new sha256"
+  "sbom|VIGIL_WITH_SBOM|installed packages (dpkg, opkg, apk, rpm) and their changes, and vigil-agent sbom (CycloneDX, SPDX)")
 foreach(entry IN LISTS VIGIL_COLLECTORS)
   string(REPLACE "|" ";" parts "${entry}")
   list(GET parts 1 opt)
