@@ -1,5 +1,6 @@
 // The process collector on the real kernel (root needed): the proc connector source by itself,
 // then the whole agent in netlink and in poll mode, seen through its JSON Lines output.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -289,6 +290,67 @@ TEST(ProcessIntegration, PollFallbackReportsAProcessLivingTwoIntervals) {
   ASSERT_TRUE(WaitUntilCollecting(*agent)) << "the agent reported no process; log:\n" << agent->Log();
   CheckChildIsReported(*agent, /*exit_code_known=*/false);
   EXPECT_EQ(SourceInStats(*agent), "poll");
+}
+
+// A program whose file is deleted while it runs (as Mirai does to its own binary) is
+// reported once by the periodic check of /proc/PID/exe, with the kernel's suffix.
+TEST(ProcessIntegration, ReportsARunningProgramWhoseFileWasDeleted) {
+  auto agent = AgentProcess::Start(
+      "process:\n  priority: high\n  mode: netlink\n  deleted_exe_interval: 200ms\nstats:\n  interval: 1s\n");
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(WaitUntilCollecting(*agent)) << "the agent reported no process; log:\n" << agent->Log();
+
+  testing::TempDir dir;
+  const std::string token = "31" + std::to_string(getpid() % 1000);  // seconds: long enough, and ours
+  // Runs a copy of sleep named `name`, awaits its exec, deletes the file; returns its pid.
+  auto run_and_delete = [&](const std::string& name) -> pid_t {
+    const std::string copy = dir / name;
+    std::filesystem::copy_file("/bin/sleep", copy);
+    std::filesystem::permissions(copy, std::filesystem::perms::owner_all);
+    pid_t child = Spawn({copy, token});
+    if (child <= 0) return -1;
+    auto exec = agent->WaitFor(
+        [&](const json& e) { return IsProcess(e, "exec") && e["data"].value("pid", 0) == child; }, 5s);
+    EXPECT_TRUE(exec.has_value()) << agent->Log();
+    if (exec) {
+      EXPECT_EQ((*exec)["data"].value("exe", ""), copy);
+    }
+    std::filesystem::remove(copy);
+    return child;
+  };
+  auto deleted_event = [&](pid_t child) {
+    return agent->WaitFor(
+        [&](const json& e) { return IsProcess(e, "exe_deleted") && e["data"].value("pid", 0) == child; }, 5s);
+  };
+
+  const pid_t first = run_and_delete("vigil-sleeper");
+  ASSERT_GT(first, 0);
+  auto deleted = deleted_event(first);
+  // A second one, reported by a later check: by then the first was checked again.
+  const pid_t second = run_and_delete("vigil-sleeper2");
+  auto deleted2 = second > 0 ? deleted_event(second) : std::nullopt;
+  for (pid_t p : {first, second}) {
+    if (p <= 0) continue;
+    kill(p, SIGKILL);
+    Reap(p);
+  }
+  ASSERT_TRUE(deleted.has_value()) << "no exe_deleted event; log:\n" << agent->Log();
+  const std::string copy = dir / "vigil-sleeper";
+  const json& d = (*deleted)["data"];
+  EXPECT_EQ(d.value("exe", ""), copy + " (deleted)");
+  EXPECT_EQ(d.value("cmdline", ""), copy + " " + token);
+  EXPECT_EQ(d["argv"], json::array({copy, token}));
+  EXPECT_EQ(d.value("comm", ""), "vigil-sleeper");
+  EXPECT_EQ(d.value("uid", -1), static_cast<int>(getuid()));
+  EXPECT_EQ(d.value("user", ""), "root");
+  EXPECT_EQ(d.value("ppid", 0), getpid());
+  ASSERT_TRUE(deleted2.has_value()) << "no exe_deleted event for the second program";
+  EXPECT_EQ((*deleted2)["data"].value("exe", ""), dir / "vigil-sleeper2" + " (deleted)");
+  size_t reported = 0;
+  for (const json& e : agent->Events())
+    if (IsProcess(e, "exe_deleted") && e["data"].value("pid", 0) == first) ++reported;
+  EXPECT_EQ(reported, 1u);
+  testing::StopAndValidate(*agent);
 }
 
 }  // namespace

@@ -37,6 +37,9 @@ struct ProcEntry {
   bool uid_known = false;      // learnt from status or inherited over a fork we saw
   uint32_t epoch = 0;          // the collector's epoch when learnt; stale after a kernel overrun
   bool kernel_thread = false;  // PF_KTHREAD, or a child of kthreadd not yet seen to exec
+  // Its executable's deletion is known already (an exe_deleted event, an exec of a deleted
+  // file, or a fork of a process for which either was sent): the scan does not report it.
+  bool exe_deleted_known = false;
   std::shared_ptr<const Image> image;
 };
 
@@ -49,6 +52,11 @@ class PidTable {
   bool Put(int32_t pid, ProcEntry entry);
   // Removes and returns the entry of `pid`.
   std::optional<ProcEntry> Take(int32_t pid);
+  // Calls fn(pid, entry) for every entry, in no particular order. fn must not Put or Take.
+  template <typename Fn>
+  void ForEach(Fn&& fn) {
+    for (auto& [pid, slot] : map_) fn(pid, slot.entry);
+  }
 
   size_t size() const { return map_.size(); }
   size_t capacity() const { return capacity_; }

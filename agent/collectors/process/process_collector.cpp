@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -36,6 +37,10 @@ constexpr SettingSpec kSettings[] = {
      "Executable digests remembered, keyed by device, inode, mtime and size", 1, 1 << 20},
     {"table_entries", SettingType::kInt, "4096",
      "Live processes remembered for parent fields and exit events; when full the oldest is forgotten", 64, 1 << 22},
+    {"deleted_exe_interval", SettingType::kDuration, "30s",
+     "How often the executables of the remembered live processes are checked for deletion (exe_deleted events); "
+     "0 disables the check",
+     0, 24 * 3'600'000},
 };
 
 constexpr int kReadTimeoutMs = 500;
@@ -54,6 +59,7 @@ class ProcessCollector final : public Collector {
       : ctx_(ctx),
         mode_(ctx.config.GetString("process.mode")),
         poll_interval_ms_(ctx.config.GetInt("process.poll_interval")),
+        deleted_exe_interval_ms_(ctx.config.GetInt("process.deleted_exe_interval")),
         users_(ctx.env, ctx.stats),
         hashes_(static_cast<size_t>(ctx.config.GetInt("process.hash_cache_entries"))),
         emitter_(ctx.env, hashes_, ctx.stats, static_cast<uint64_t>(ctx.config.GetInt("process.hash_max_size")),
@@ -146,12 +152,16 @@ class ProcessCollector final : public Collector {
       source = source_.get();
     }
     int64_t first_held_ms = 0;  // steady ms when the emitter's batch got its oldest event
+    // Steady ms of the next scan for deleted executables; never when the interval is 0.
+    int64_t next_scan_ms =
+        deleted_exe_interval_ms_ > 0 ? SteadyMs() + deleted_exe_interval_ms_ : std::numeric_limits<int64_t>::max();
     while (!stop_.load(std::memory_order_relaxed)) {
       batch.clear();
       uint64_t overruns = 0;
       int timeout = kReadTimeoutMs;
       if (emitter_.batched() > 0)
         timeout = static_cast<int>(std::max<int64_t>(0, first_held_ms + kFlushMs - SteadyMs()));
+      if (next_scan_ms - SteadyMs() < timeout) timeout = static_cast<int>(std::max<int64_t>(0, next_scan_ms - SteadyMs()));
       Status st = source->Read(timeout, &batch, &overruns);
       if (overruns > 0) {
         ctx_.stats.Drop("kernel_overrun", overruns);
@@ -162,6 +172,12 @@ class ProcessCollector final : public Collector {
         const int64_t now = ctx_.env.clock().NowMs();
         for (const ProcEvent& ev : batch) tracker_.Handle(ev, now);
         if (was_empty) first_held_ms = SteadyMs();
+      }
+      if (SteadyMs() >= next_scan_ms) {
+        const bool was_empty = emitter_.batched() == 0;
+        tracker_.ScanDeletedExes(ctx_.env.clock().NowMs());
+        if (was_empty && emitter_.batched() > 0) first_held_ms = SteadyMs();
+        next_scan_ms = SteadyMs() + deleted_exe_interval_ms_;
       }
       // Hand events on in bursts: when idle, every kFlushMs, or when many are held.
       if (emitter_.batched() > 0 &&
@@ -194,6 +210,7 @@ class ProcessCollector final : public Collector {
   CollectorContext ctx_;
   const std::string mode_;
   const int64_t poll_interval_ms_;
+  const int64_t deleted_exe_interval_ms_;
   common::UserNames users_;
   HashCache hashes_;
   HashingEmitter emitter_;

@@ -1,5 +1,6 @@
 #include "agent/collectors/process/process_collector.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -49,7 +50,8 @@ TEST(ProcessDescriptor, DeclaresItsSettingsWithValidDefaults) {
     }
   }
   EXPECT_EQ(keys,
-            (std::set<std::string>{"mode", "poll_interval", "hash_max_size", "hash_cache_entries", "table_entries"}));
+            (std::set<std::string>{"mode", "poll_interval", "hash_max_size", "hash_cache_entries", "table_entries",
+                                   "deleted_exe_interval"}));
 }
 
 class ProcessCollectorTest : public ::testing::Test {
@@ -123,6 +125,44 @@ TEST_F(ProcessCollectorTest, ProcessesAliveAtStartAreNotReported) {
   ASSERT_TRUE(WaitFor([](const Event& e) { return e.data.value("pid", 0) == 78; }).has_value());
   c->Stop();
   for (const Event& e : seen_) EXPECT_NE(e.data.value("pid", 0), 77) << e.data.dump();
+}
+
+TEST_F(ProcessCollectorTest, ReportsEachProcessWhoseFileIsDeletedOnce) {
+  ASSERT_TRUE(config_.Set(schema_, "process.deleted_exe_interval", "20ms").ok());
+  AddProc(env_, 90, 1, "/tmp/early", "early\0"s);  // running before the collector starts
+  auto c = kDescriptor.factory(*ctx_);
+  ASSERT_TRUE(c->Start().ok());
+  env_.SetLink("/proc/90/exe", "/tmp/early (deleted)");
+  auto first = WaitFor([](const Event& e) { return e.action == "exe_deleted" && e.data.value("pid", 0) == 90; });
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->type, "process");
+  EXPECT_EQ(first->priority, Priority::kMedium);
+  EXPECT_EQ(first->data["exe"], "/tmp/early (deleted)");
+  EXPECT_EQ(first->data["cmdline"], "early");
+  EXPECT_EQ(first->data["user"], "root");
+
+  AddProc(env_, 91, 1, "/tmp/late", "late\0"s);
+  ASSERT_TRUE(WaitFor([](const Event& e) { return e.action == "exec" && e.data.value("pid", 0) == 91; }).has_value());
+  env_.SetLink("/proc/91/exe", "/tmp/late (deleted)");
+  ASSERT_TRUE(
+      WaitFor([](const Event& e) { return e.action == "exe_deleted" && e.data.value("pid", 0) == 91; }).has_value());
+  c->Stop();
+  // Many scans ran between the two deletions; the first process was reported by one only.
+  EXPECT_EQ(std::count_if(seen_.begin(), seen_.end(),
+                          [](const Event& e) { return e.action == "exe_deleted" && e.data.value("pid", 0) == 90; }),
+            1);
+}
+
+TEST_F(ProcessCollectorTest, DeletedExeIntervalZeroTurnsTheScanOff) {
+  ASSERT_TRUE(config_.Set(schema_, "process.deleted_exe_interval", "0s").ok());
+  AddProc(env_, 92, 1, "/tmp/gone", "gone\0"s);
+  env_.SetLink("/proc/92/exe", "/tmp/gone (deleted)");
+  auto c = kDescriptor.factory(*ctx_);
+  ASSERT_TRUE(c->Start().ok());
+  AddProc(env_, 93, 1, "/bin/marker", "marker\0"s);
+  ASSERT_TRUE(WaitFor([](const Event& e) { return e.data.value("pid", 0) == 93; }).has_value());
+  c->Stop();
+  for (const Event& e : seen_) EXPECT_NE(e.action, "exe_deleted") << e.data.dump();
 }
 
 TEST_F(ProcessCollectorTest, PollModeFailsToStartWithoutProc) {

@@ -1,6 +1,9 @@
 #include "agent/collectors/process/tracker.h"
 
 #include <charconv>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "agent/collectors/common/procfs.h"
 
@@ -9,6 +12,8 @@ namespace {
 
 constexpr int32_t kKthreaddPid = 2;
 constexpr char kKeySep = '\x1f';
+// What the kernel appends to /proc/PID/exe once the file the process runs is unlinked.
+constexpr std::string_view kDeletedSuffix = " (deleted)";
 
 std::string AggKey(std::string_view action, const Image* image, std::string_view cmdline, std::string_view user) {
   std::string key;
@@ -264,6 +269,7 @@ void ProcessTracker::HandleFork(const ProcEvent& ev) {
   } else if (const ProcEntry* parent = table_.Find(ev.ppid)) {
     child.image = parent->image;
     child.kernel_thread = parent->kernel_thread;
+    child.exe_deleted_known = parent->exe_deleted_known;  // the same image: reported once, for the parent
     if (parent->uid_known && parent->epoch == epoch_) {
       child.uid = parent->uid;
       child.uid_known = true;
@@ -347,10 +353,55 @@ void ProcessTracker::EmitExec(int32_t pid, int64_t ts_ms, std::shared_ptr<Image>
     entry.uid = *uid;
     entry.uid_known = true;
   }
+  // A program run from a deleted file (or a memfd) says so in its exec event already.
+  entry.exe_deleted_known = img.exe.ends_with(kDeletedSuffix);
   entry.image = std::move(image);
   PutEntry(pid, std::move(entry));
 
   Finish(std::move(e), std::move(job));
+}
+
+void ProcessTracker::ScanDeletedExes(int64_t ts_ms) {
+  // Collect first: emitting may add the parent to the table, which ForEach forbids.
+  std::vector<std::pair<int32_t, std::string>> deleted;
+  table_.ForEach([&](int32_t pid, ProcEntry& entry) {
+    if (entry.kernel_thread || entry.exe_deleted_known) return;
+    auto exe = env_.ReadLink(PidPath(pid, "exe"));
+    if (!exe.ok() || !exe->ends_with(kDeletedSuffix)) return;  // gone, unreadable, or intact
+    entry.exe_deleted_known = true;
+    deleted.emplace_back(pid, std::move(*exe));
+  });
+  for (auto& [pid, exe] : deleted) {
+    ProcEntry* entry = table_.Find(pid);
+    if (entry == nullptr) continue;
+    // The image read at exec (or start-up) with the link as it reads now; read afresh when
+    // the table has none (a forked child of a process it did not know) or only a partial one.
+    std::shared_ptr<Image> image;
+    int32_t ppid = entry->ppid;
+    std::optional<uint32_t> uid;
+    if (entry->uid_known && entry->epoch == epoch_) uid = entry->uid;
+    if (entry->image && !entry->image->partial) {
+      image = std::make_shared<Image>(*entry->image);
+    } else {
+      Snapshot snap = ReadProcess(pid, /*fast=*/false, /*want_status=*/!uid);
+      if (!snap.alive || snap.kernel_thread) continue;  // gone meanwhile
+      image = std::move(snap.image);
+      if (snap.ppid > 0) ppid = snap.ppid;
+      if (!uid && snap.ruid) uid = snap.ruid;
+    }
+    image->exe = std::move(exe);
+    std::string user;
+    Event e = NewEvent("exe_deleted", ts_ms, pid, ppid, uid, *image, &user);
+    Json& d = e.data;
+    if (!image->sha256.empty()) d["sha256"] = image->sha256;  // of the file as it was run
+    if (ppid > 0) {
+      if (const ProcEntry* parent = table_.Find(ppid); parent && parent->image && !parent->image->partial)
+        AddParent(parent->image, &d);
+    }
+    if (image->partial) d["partial"] = true;
+    SetAggKey(&e, image.get(), user);
+    Finish(std::move(e), std::nullopt);
+  }
 }
 
 void ProcessTracker::HandleExit(const ProcEvent& ev, int64_t ts_ms) {

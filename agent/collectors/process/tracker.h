@@ -71,6 +71,13 @@ class ProcessTracker {
   // Handles one notification; `ts_ms` is the wall-clock time it was received.
   void Handle(const ProcEvent& ev, int64_t ts_ms);
 
+  // Reads /proc/PID/exe (readlink) of every user process in the table and emits an
+  // `exe_deleted` event for each whose link now ends in the kernel's " (deleted)": its
+  // executable was deleted, or replaced by another file, after it started. Once per process:
+  // not for a process whose exec already showed the suffix, nor for a forked child of a
+  // process already reported (same image). Processes not in the table (evicted) are not seen.
+  void ScanDeletedExes(int64_t ts_ms);
+
   // The source lost notifications: uids learnt from forks are no longer trusted.
   void OnOverrun() { ++epoch_; }
 

@@ -412,6 +412,86 @@ TEST_F(TrackerTest, SeedMakesExitsOfEarlierProcessesComplete) {
   EXPECT_FALSE(d.contains("partial"));
 }
 
+TEST_F(TrackerTest, ScanReportsAProcessWhoseFileWasDeletedOnce) {
+  AddProc(env_, {900, 100, 1001, "/tmp/.x/bot", "bot\0-s\0"s, "/tmp"});
+  tracker().Handle(Fork(900, 100), 0);
+  tracker().Handle(Exec(900), 0);
+  tracker().ScanDeletedExes(1'000);
+  EXPECT_EQ(events_.size(), 1u);  // the exec only: the file is still there
+  events_.clear();
+
+  env_.SetLink("/proc/900/exe", "/tmp/.x/bot (deleted)");
+  tracker().ScanDeletedExes(2'000);
+  ASSERT_EQ(events_.size(), 1u);
+  const Event& e = events_[0];
+  EXPECT_EQ(e.type, "process");
+  EXPECT_EQ(e.action, "exe_deleted");
+  EXPECT_EQ(e.ts_ms, 2'000);
+  const Json& d = e.data;
+  EXPECT_EQ(d["pid"], 900);
+  EXPECT_EQ(d["ppid"], 100);
+  EXPECT_EQ(d["uid"], 1001);
+  EXPECT_EQ(d["user"], "alice");
+  EXPECT_EQ(d["exe"], "/tmp/.x/bot (deleted)");
+  EXPECT_EQ(d["cmdline"], "bot -s");
+  EXPECT_EQ(d["argv"], Json::array({"bot", "-s"}));
+  EXPECT_EQ(d["comm"], "bot");
+  EXPECT_EQ(d["parent_exe"], "/bin/bash");
+  EXPECT_FALSE(d.contains("partial"));
+  EXPECT_EQ(e.agg_key,
+            "process\x1f"
+            "exe_deleted\x1f/tmp/.x/bot (deleted)\x1f"
+            "bot -s\x1f"
+            "alice");
+
+  events_.clear();
+  tracker().ScanDeletedExes(3'000);
+  tracker().Handle(Fork(901, 900), 0);  // a child running the same, already reported image
+  tracker().ScanDeletedExes(4'000);
+  EXPECT_TRUE(events_.empty());
+}
+
+TEST_F(TrackerTest, ScanSkipsProgramsRunFromADeletedFileAndKernelThreads) {
+  // The exec event says it already (exec_deleted_or_memfd_program).
+  AddProc(env_, {910, 100, 0, "/memfd:x (deleted)", "x\0"s});
+  AddProc(env_, {2, 0, 0, "", "", "/", "kthreadd", 'S', 2129984});
+  tracker().Seed();
+  tracker().Handle(Exec(910), 0);
+  EXPECT_EQ(Only("exec")["exe"], "/memfd:x (deleted)");
+  events_.clear();
+  tracker().ScanDeletedExes(0);
+  EXPECT_TRUE(events_.empty());
+}
+
+TEST_F(TrackerTest, ScanReportsProcessesThatRanADeletedFileBeforeTheAgentStarted) {
+  AddProc(env_, {920, 1, 0, "/var/run/.d (deleted)", "dvrHelper\0"s, "/", "dvrHelper"});
+  AddProc(env_, {921, 1, 0, "/usr/sbin/dropbear", "dropbear\0-R\0"s});
+  tracker().Seed();
+  tracker().ScanDeletedExes(5);
+  ASSERT_EQ(events_.size(), 1u);
+  EXPECT_EQ(events_[0].action, "exe_deleted");
+  EXPECT_EQ(events_[0].data["pid"], 920);
+  EXPECT_EQ(events_[0].data["exe"], "/var/run/.d (deleted)");
+  EXPECT_EQ(events_[0].data["comm"], "dvrHelper");
+  EXPECT_EQ(events_[0].data["user"], "root");
+  events_.clear();
+  env_.RemovePath("/proc/920");  // gone without its exit being seen: nothing to read, no event
+  tracker().ScanDeletedExes(10);
+  EXPECT_TRUE(events_.empty());
+}
+
+TEST_F(TrackerTest, ScanReadsAProcessTheTableKnowsOnlyFromAFork) {
+  AddProc(env_, {930, 4000, 1001, "/tmp/worker (deleted)", "worker\0"s});
+  tracker().Handle(Fork(930, 4000), 0);  // its parent is not in the table: no image
+  tracker().ScanDeletedExes(7);
+  const Json& d = Only("exe_deleted");
+  EXPECT_EQ(d["pid"], 930);
+  EXPECT_EQ(d["exe"], "/tmp/worker (deleted)");
+  EXPECT_EQ(d["cmdline"], "worker");
+  EXPECT_EQ(d["uid"], 1001);
+  EXPECT_EQ(d["ppid"], 4000);
+}
+
 TEST_F(TrackerTest, ParentIsReadFromProcOnceThenFromTheTable) {
   AddProc(env_, {900, 100, 1001, "/bin/ls", "ls\0"s});
   tracker().Handle(Exec(900), 0);
