@@ -22,6 +22,7 @@
 #include "hub/hub_config.h"
 #include "hub/query/filter.h"
 #include "hub/store/store.h"
+#include "hub/vuln/vuln_cli.h"
 
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.0.0"
@@ -614,6 +615,13 @@ int RunCli(int argc, char** argv) {
   pd->excludes(pr)->excludes(ck);
   pr->excludes(ck);
 
+  vuln::CliArgs va;
+  CLI::App* vuln_cmd = app.add_subcommand(
+      "vuln", "Vulnerabilities: import advisories (OSV, Debian security tracker), match an SBoM against them");
+  auto [vuln_import, vuln_scan] = vuln::AddVulnCommands(vuln_cmd, &va);
+  add_common(vuln_import, false);
+  add_common(vuln_scan, false);
+
   app.add_subcommand("version", "Print the version");
 
   try {
@@ -645,6 +653,9 @@ int RunCli(int argc, char** argv) {
   if (app.got_subcommand(devices)) return CmdDevices(*loaded, devices_json);
   if (app.got_subcommand(alerts)) return CmdAlerts(*loaded, aa);
   if (app.got_subcommand(alert_status)) return CmdAlertStatus(*loaded, status_id, status_value, status_note);
+  if (app.got_subcommand(vuln_cmd)) {
+    return vuln_import->parsed() ? vuln::RunVulnImport(StoreUrl(*loaded), va) : vuln::RunVulnScan(StoreUrl(*loaded), va);
+  }
   if (app.got_subcommand(enroll)) return CmdEnroll(*loaded, ea);
   if (app.got_subcommand(revoke)) return CmdRevoke(*loaded, revoke_device, revoke_broker_dir);
   if (app.got_subcommand(broker)) {

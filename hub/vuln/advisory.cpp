@@ -47,8 +47,9 @@ std::optional<std::string> Ecosystem(std::string_view text) {
   std::string family = Lower(text.substr(0, colon));
   std::string_view release = colon == std::string_view::npos ? std::string_view() : text.substr(colon + 1);
   if (family == "debian") {
-    if (release.empty()) return std::nullopt;
-    return "Debian:" + DebianRelease(release);
+    std::string r = DebianRelease(release);
+    if (r.empty()) return std::nullopt;
+    return "Debian:" + r;
   }
   if (family == "ubuntu") {
     // "22.04:LTS", "Pro:18.04:LTS": the release number is what matters.
@@ -59,8 +60,9 @@ std::optional<std::string> Ecosystem(std::string_view text) {
     return "Ubuntu:" + std::string(r);
   }
   if (family == "alpine") {
-    if (release.empty()) return std::nullopt;
-    return "Alpine:v" + MajorMinor(release);
+    std::string r = MajorMinor(release);
+    if (r.empty()) return std::nullopt;
+    return "Alpine:v" + r;
   }
   static constexpr std::string_view kRpmFamilies[] = {"red hat", "rocky linux", "almalinux", "opensuse", "suse",
                                                        "mageia"};
