@@ -57,15 +57,37 @@ constexpr AllowList kAllowLists[] = {
 
 std::string Seconds(int64_t ms) { return std::to_string(std::max<int64_t>(1, (ms + 999) / 1000)) + "s"; }
 
-std::string Header(std::string_view title, std::string_view id, std::string_view name, std::string_view description) {
+std::string Header(std::string_view title, const std::string& id, std::string_view name, const std::string& description) {
   std::string s;
   s += "title: " + std::string(title) + "\n";
-  s += "id: " + std::string(id) + "\n";
+  s += "id: " + id + "\n";
   s += "name: " + std::string(name) + "\n";
   s += "status: stable\n";
-  s += "description: " + std::string(description) + "\n";
+  s += "description: " + description + "\n";
   s += "author: Vigil\n";
   return s;
+}
+
+// A threshold from the configuration as two rules: a building block matching each
+// occurrence, and an event_count correlation over it per device.
+struct Threshold {
+  std::string base_title, base_id, base_name;  // the building block
+  std::string title, id, name;                 // the correlation
+  std::string tags, logsource, selection;
+};
+
+std::string ThresholdRules(const Config& config, std::string_view max_key, std::string_view window_key,
+                           const Threshold& t) {
+  const int64_t max = config.GetInt(max_key);
+  if (max <= 0) return "";
+  return Header(t.base_title, t.base_id, t.base_name, "Building block of " + t.name + ".") + t.logsource +
+         "detection:\n  selection:\n" + t.selection + "  condition: selection\nlevel: informational\n---\n" +
+         Header(t.title, t.id, t.name,
+                "More than " + std::string(max_key) + " within " + std::string(window_key) + ".") +
+         "tags: [" + t.tags + "]\n" + "correlation:\n  type: event_count\n  rules: [" + t.base_name +
+         "]\n  group-by: [device]\n" +
+         "  timespan: " + Seconds(config.GetInt(window_key)) + "\n  condition: {gt: " + std::to_string(max) +
+         "}\nlevel: medium\n";
 }
 
 }  // namespace
@@ -118,49 +140,19 @@ std::string CustomRules(const Config& config) {
                    "  condition: outbound and not allowed and not loopback\n"
                    "level: medium\n");
   }
-  if (int64_t max = config.GetInt("detect.max_failed_logins"); max > 0) {
-    docs.push_back(Header("Failed login", "4b8a2f61-7c0e-4e59-9d1a-0c5f3e2a7104", "config_login_failure",
-                          "Building block of config_failed_logins_above_limit.") +
-                   "logsource: {product: vigil, category: login, service: failure}\n"
-                   "detection:\n"
-                   "  selection:\n"
-                   "    result: [failed, denied]\n"
-                   "  condition: selection\n"
-                   "level: informational\n");
-    docs.push_back(Header("Failed logins above the allowed number", "4b8a2f61-7c0e-4e59-9d1a-0c5f3e2a7105",
-                          "config_failed_logins_above_limit",
-                          "More failed logins than detect.max_failed_logins within detect.failed_logins_window.") +
-                   "tags: [attack.credential-access, attack.t1110]\n"
-                   "correlation:\n"
-                   "  type: event_count\n"
-                   "  rules: [config_login_failure]\n"
-                   "  group-by: [device]\n"
-                   "  timespan: " + Seconds(config.GetInt("detect.failed_logins_window")) + "\n"
-                   "  condition: {gt: " + std::to_string(max) + "}\n"
-                   "level: medium\n");
-  }
-  if (int64_t max = config.GetInt("detect.max_connections"); max > 0) {
-    docs.push_back(Header("Network connection", "4b8a2f61-7c0e-4e59-9d1a-0c5f3e2a7106", "config_connection",
-                          "Building block of config_connections_above_limit.") +
-                   "logsource: {category: network_connection, product: linux}\n"
-                   "detection:\n"
-                   "  selection:\n"
-                   "    DestinationIp|exists: true\n"
-                   "  condition: selection\n"
-                   "level: informational\n");
-    docs.push_back(Header("Network connections above the allowed number", "4b8a2f61-7c0e-4e59-9d1a-0c5f3e2a7107",
-                          "config_connections_above_limit",
-                          "More connections, made or accepted, than detect.max_connections within "
-                          "detect.connections_window.") +
-                   "tags: [attack.command-and-control]\n"
-                   "correlation:\n"
-                   "  type: event_count\n"
-                   "  rules: [config_connection]\n"
-                   "  group-by: [device]\n"
-                   "  timespan: " + Seconds(config.GetInt("detect.connections_window")) + "\n"
-                   "  condition: {gt: " + std::to_string(max) + "}\n"
-                   "level: medium\n");
-  }
+  docs.push_back(ThresholdRules(config, "detect.max_failed_logins", "detect.failed_logins_window",
+                                {"Failed login", "4b8a2f61-7c0e-4e59-9d1a-0c5f3e2a7104", "config_login_failure",
+                                 "Failed logins above the allowed number", "4b8a2f61-7c0e-4e59-9d1a-0c5f3e2a7105",
+                                 "config_failed_logins_above_limit", "attack.credential-access, attack.t1110",
+                                 "logsource: {product: vigil, category: login, service: failure}\n",
+                                 "    result: [failed, denied]\n"}));
+  docs.push_back(ThresholdRules(config, "detect.max_connections", "detect.connections_window",
+                                {"Network connection", "4b8a2f61-7c0e-4e59-9d1a-0c5f3e2a7106", "config_connection",
+                                 "Network connections above the allowed number", "4b8a2f61-7c0e-4e59-9d1a-0c5f3e2a7107",
+                                 "config_connections_above_limit", "attack.command-and-control",
+                                 "logsource: {category: network_connection, product: linux}\n",
+                                 "    DestinationIp|exists: true\n"}));
+  std::erase(docs, std::string());
   std::string text;
   for (const std::string& d : docs) text += (text.empty() ? "" : "---\n") + d;
   return text;

@@ -105,6 +105,22 @@ int CmdServe(const Config& config) {
   return kExitOk;
 }
 
+// --since and --until (either may be empty): false after printing what is wrong.
+bool ParseTimeRange(const std::string& since, const std::string& until, std::optional<int64_t>* since_ms,
+                    std::optional<int64_t>* until_ms) {
+  const int64_t now = NowMs();
+  for (auto [text, out, name] : {std::tuple{&since, since_ms, "--since"}, {&until, until_ms, "--until"}}) {
+    if (text->empty()) continue;
+    auto t = ParseTimeSpec(*text, now);
+    if (!t.ok()) {
+      std::fprintf(stderr, "%s: %s\n", name, std::string(t.status().message()).c_str());
+      return false;
+    }
+    *out = *t;
+  }
+  return true;
+}
+
 struct AlertsArgs {
   std::string status, device, level, rule, origin, since, until;
   size_t limit = 100;
@@ -124,17 +140,7 @@ int CmdAlerts(const Config& config, const AlertsArgs& args) {
   if (!args.level.empty()) q.level = args.level;
   if (!args.rule.empty()) q.rule = args.rule;
   if (!args.origin.empty()) q.origin = args.origin;
-  const int64_t now = NowMs();
-  for (auto [text, out, name] :
-       {std::tuple{&args.since, &q.since_ms, "--since"}, {&args.until, &q.until_ms, "--until"}}) {
-    if (text->empty()) continue;
-    auto t = ParseTimeSpec(*text, now);
-    if (!t.ok()) {
-      std::fprintf(stderr, "%s: %s\n", name, std::string(t.status().message()).c_str());
-      return kExitUsage;
-    }
-    *out = *t;
-  }
+  if (!ParseTimeRange(args.since, args.until, &q.since_ms, &q.until_ms)) return kExitUsage;
   q.limit = args.limit;
   auto store = OpenStore(StoreUrl(config));
   if (!store.ok()) {
@@ -148,20 +154,7 @@ int CmdAlerts(const Config& config, const AlertsArgs& args) {
   }
   if (args.format == "json") {
     for (const auto& a : *rows) {
-      Json alert = Json::parse(a.json, nullptr, false);
-      Json j = {{"id", a.id},
-                {"device", a.device},
-                {"seq", a.seq ? Json(*a.seq) : Json(nullptr)},
-                {"origin", a.origin},
-                {"ts", a.ts_ms},
-                {"rule_id", a.rule_id},
-                {"title", a.title},
-                {"level", a.level},
-                {"status", a.status},
-                {"status_changed", a.status_ms},
-                {"status_by", a.status_by},
-                {"note", a.note},
-                {"alert", alert.is_discarded() ? Json(nullptr) : alert}};
+      Json j = AlertRowJson(a);
       std::printf("%s\n", j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
     }
     return kExitOk;
@@ -225,17 +218,7 @@ int CmdQuery(const Config& config, const QueryArgs& args) {
     return kExitUsage;
   }
   q.filter = std::move(*sql);
-  const int64_t now = NowMs();
-  for (auto [text, out, name] :
-       {std::tuple{&args.since, &q.since_ms, "--since"}, {&args.until, &q.until_ms, "--until"}}) {
-    if (text->empty()) continue;
-    auto t = ParseTimeSpec(*text, now);
-    if (!t.ok()) {
-      std::fprintf(stderr, "%s: %s\n", name, std::string(t.status().message()).c_str());
-      return kExitUsage;
-    }
-    *out = *t;
-  }
+  if (!ParseTimeRange(args.since, args.until, &q.since_ms, &q.until_ms)) return kExitUsage;
   q.limit = args.limit;
   q.newest_first = !args.oldest_first;
   if (args.count) {

@@ -224,23 +224,6 @@ Json GapsJson(const std::vector<SeqGap>& gaps, size_t limit) {
   return out;
 }
 
-Json AlertJson(const AlertRow& a) {
-  Json alert = Json::parse(a.json, nullptr, /*allow_exceptions=*/false);
-  return Json{{"id", a.id},
-              {"device", a.device},
-              {"seq", a.seq ? Json(*a.seq) : Json(nullptr)},
-              {"origin", a.origin},
-              {"ts", a.ts_ms},
-              {"rule_id", a.rule_id},
-              {"title", a.title},
-              {"level", a.level},
-              {"status", a.status},
-              {"status_changed", TimeOrNull(a.status_ms)},
-              {"status_by", a.status_by},
-              {"note", a.note},
-              {"alert", alert.is_discarded() ? Json(nullptr) : alert}};
-}
-
 constexpr size_t kMaxNoteChars = 4096;
 
 bool IsValidGroupName(std::string_view name) {
@@ -765,7 +748,7 @@ class ApiServer::Impl {
     if (!rows.ok()) return SendStatus(res, rows.status());
     bool truncated = rows->size() > *limit;
     Json list = Json::array();
-    for (size_t i = 0; i < rows->size() && i < *limit; ++i) list.push_back(AlertJson((*rows)[i]));
+    for (size_t i = 0; i < rows->size() && i < *limit; ++i) list.push_back(AlertRowJson((*rows)[i]));
     size_t n = list.size();
     SendJson(res, 200, Json{{"alerts", std::move(list)}, {"count", n}, {"truncated", truncated}});
   }
@@ -777,7 +760,7 @@ class ApiServer::Impl {
     auto alert = store_.Alert(*id);
     if (!alert.ok()) return SendStatus(res, alert.status());
     if (!alert->has_value()) return SendError(res, 404, "no alert " + id_text);
-    SendJson(res, 200, AlertJson(**alert));
+    SendJson(res, 200, AlertRowJson(**alert));
   }
 
   // The name of the request's token (already checked by Authorize); "" when it cannot be read.
@@ -819,7 +802,7 @@ class ApiServer::Impl {
     auto alert = store_.Alert(*id);
     if (!alert.ok()) return SendStatus(res, alert.status());
     if (!alert->has_value()) return SendError(res, 404, "no alert " + id_text);
-    SendJson(res, 200, AlertJson(**alert));
+    SendJson(res, 200, AlertRowJson(**alert));
   }
 
   void Rules(const httplib::Request& req, httplib::Response& res, bool reload) {

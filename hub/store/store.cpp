@@ -24,6 +24,23 @@ std::string_view DeviceStateName(DeviceState s) {
   return "never";
 }
 
+Json AlertRowJson(const AlertRow& a) {
+  Json alert = Json::parse(a.json, nullptr, /*allow_exceptions=*/false);
+  return Json{{"id", a.id},
+              {"device", a.device},
+              {"seq", a.seq ? Json(*a.seq) : Json(nullptr)},
+              {"origin", a.origin},
+              {"ts", a.ts_ms},
+              {"rule_id", a.rule_id},
+              {"title", a.title},
+              {"level", a.level},
+              {"status", a.status},
+              {"status_changed", a.status_ms == 0 ? Json(nullptr) : Json(a.status_ms)},
+              {"status_by", a.status_by},
+              {"note", a.note},
+              {"alert", alert.is_discarded() ? Json(nullptr) : alert}};
+}
+
 bool IsAlertStatus(std::string_view status) {
   for (std::string_view s : kAlertStatuses)
     if (s == status) return true;

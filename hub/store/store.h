@@ -137,6 +137,10 @@ struct AlertRow {
   bool operator==(const AlertRow&) const = default;
 };
 
+// An alert as the API and `vigil-hub alerts --format json` show it: the row's columns
+// (status_changed null while never set) and the alert event itself under "alert".
+Json AlertRowJson(const AlertRow& a);
+
 struct AlertQuery {
   std::optional<std::string> status;  // each filter: equal to, when given
   std::optional<std::string> device;

@@ -16,6 +16,8 @@
 
 #include <gtest/gtest.h>
 
+#include "schema/schema.h"
+
 namespace vigil::testing {
 
 std::unique_ptr<AgentProcess> AgentProcess::Start(Options options) {
@@ -169,6 +171,18 @@ std::string AgentProcess::Log() {
 extern char** environ;
 
 namespace vigil::testing {
+
+void StopAndValidate(AgentProcess& agent) {
+  const int status = agent.Stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "; log:\n" << agent.Log();
+  const Result<schema::Schema>& loaded = schema::BuiltinSchema();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  for (const nlohmann::json& e : agent.Events()) {
+    std::string problems;
+    for (const schema::ValidationError& err : loaded->Check(e)) problems += "\n  " + err.ToString();
+    EXPECT_TRUE(problems.empty()) << "invalid event:" << problems << "\nevent: " << e.dump();
+  }
+}
 
 TempDir::TempDir(const std::string& prefix) {
   std::string tmpl = prefix + "XXXXXX";

@@ -72,6 +72,10 @@ class AgentProcess {
   std::vector<nlohmann::json> events_;
 };
 
+// Stops the agent with SIGTERM, expects a clean exit (status 0), and checks every event it
+// wrote against the schema (schema/events.yml), each problem a test failure.
+void StopAndValidate(AgentProcess& agent);
+
 // A temporary directory (mode 0755), removed at the end unless the test failed.
 class TempDir {
  public:

@@ -22,7 +22,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "schema/schema.h"
 #include "tests/integration/agent_harness.h"
 #include "tests/integration/sshd_fixture.h"
 
@@ -33,6 +32,7 @@ using nlohmann::json;
 using testing::AgentProcess;
 using testing::Reap;
 using testing::Spawn;
+using testing::StopAndValidate;
 using testing::Sshd;
 using testing::SshLogin;
 using testing::TempDir;
@@ -63,19 +63,6 @@ std::unique_ptr<AgentProcess> StartAgent(const std::string& auth_log, const std:
     }
   }
   return agent;
-}
-
-// Stops the agent and checks every event it wrote against the schema.
-void StopAndValidate(AgentProcess& agent) {
-  const int status = agent.Stop(SIGTERM);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "; log:\n" << agent.Log();
-  const Result<schema::Schema>& loaded = schema::BuiltinSchema();
-  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
-  for (const json& e : agent.Events()) {
-    std::string problems;
-    for (const schema::ValidationError& err : loaded->Check(e)) problems += "\n  " + err.ToString();
-    EXPECT_TRUE(problems.empty()) << "invalid event:" << problems << "\nevent: " << e.dump();
-  }
 }
 
 // A TCP listener on an IPv4 address; connections wait in its backlog, never accepted.
