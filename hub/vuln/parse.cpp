@@ -144,7 +144,8 @@ void ParseSeverity(const Json& record, const std::string& urgency, Advisory* adv
   if (auto sev = record.find("severity"); sev != record.end() && sev->is_array()) {
     for (const Json& s : *sev) {
       if (!s.is_object()) continue;
-      std::string type = s.value("type", "");
+      auto type_it = s.find("type");
+      std::string type = type_it != s.end() && type_it->is_string() ? type_it->get<std::string>() : "";
       auto score = s.find("score");
       if (score == s.end() || !score->is_string()) continue;
       const std::string& text = score->get_ref<const std::string&>();

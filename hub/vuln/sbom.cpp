@@ -35,6 +35,13 @@ std::string LowerCase(std::string_view s) {
   return out;
 }
 
+// A string member of an object; "" when absent or of another type (Json::value would throw).
+std::string StringField(const Json& obj, const char* key) {
+  if (!obj.is_object()) return "";
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 bool EndsWith(std::string_view s, std::string_view suffix) { return s.size() >= suffix.size() && s.ends_with(suffix); }
 
 // "name (version)" or "name@version" -> name, version; else the whole text as the name.
@@ -52,8 +59,8 @@ std::pair<std::string, std::string> SplitSource(std::string_view s) {
 // The operating system an SBoM describes, as "family" and "version" ("debian", "12").
 std::optional<std::string> OsEcosystem(const Json& bom) {
   auto from = [](const Json& c) -> std::optional<std::string> {
-    if (!c.is_object() || c.value("type", "") != "operating-system") return std::nullopt;
-    std::string name = c.value("name", ""), version = c.value("version", "");
+    if (StringField(c, "type") != "operating-system") return std::nullopt;
+    std::string name = StringField(c, "name"), version = StringField(c, "version");
     if (name.empty() || version.empty()) return std::nullopt;
     return EcosystemFromDistro(name, version);
   };
@@ -154,7 +161,7 @@ Result<Purl> ParsePurl(std::string_view text) {
 
 Result<SbomPackages> ParseCycloneDxJson(const Json& bom, std::string_view origin) {
   if (!bom.is_object()) return Status::InvalidArgument(std::string(origin) + ": an SBoM is not a JSON object");
-  if (bom.value("bomFormat", "") != "CycloneDX") {
+  if (StringField(bom, "bomFormat") != "CycloneDX") {
     return Status::InvalidArgument(std::string(origin) + ": not a CycloneDX BOM (bomFormat is not \"CycloneDX\")");
   }
   SbomPackages out;
@@ -180,8 +187,8 @@ Result<SbomPackages> ParseCycloneDxJson(const Json& bom, std::string_view origin
       continue;
     }
     Package p;
-    p.name = purl->name.empty() ? c.value("name", "") : purl->name;
-    p.version = purl->version.empty() ? c.value("version", "") : purl->version;
+    p.name = purl->name.empty() ? StringField(c, "name") : purl->name;
+    p.version = purl->version.empty() ? StringField(c, "version") : purl->version;
     if (purl->type == "rpm" && !purl->Qualifier("epoch").empty() && p.version.find(':') == std::string::npos) {
       p.version = purl->Qualifier("epoch") + ":" + p.version;
     }

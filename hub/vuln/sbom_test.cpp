@@ -71,6 +71,12 @@ TEST(CycloneDx, AlpineAndBadComponents) {
 TEST(CycloneDx, RejectsWhatIsNotABom) {
   EXPECT_FALSE(ParseCycloneDx("{", "x").ok());
   EXPECT_FALSE(ParseCycloneDx(R"({"bomFormat": "SPDX"})", "x").ok());
+  EXPECT_FALSE(ParseCycloneDx(R"({"bomFormat": 5})", "x").ok());  // not a string: an error, not a throw
+  auto odd = ParseCycloneDx(R"({"bomFormat": "CycloneDX", "metadata": {"component": {"type": 1}},
+      "components": [{"name": 2, "version": [], "purl": "pkg:deb/debian/x@1?distro=debian-12"}]})",
+                            "x");
+  ASSERT_TRUE(odd.ok()) << odd.status().ToString();
+  EXPECT_EQ(odd->packages.size(), 1u);
   EXPECT_FALSE(ParseCycloneDx(R"({"bomFormat": "CycloneDX", "components": {}})", "x").ok());
   auto empty = ParseCycloneDx(R"({"bomFormat": "CycloneDX"})", "x");
   ASSERT_TRUE(empty.ok());

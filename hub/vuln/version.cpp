@@ -199,7 +199,8 @@ int64_t ApkTake(ApkCursor& c) {
 
 // ---- rpm ----
 
-bool RpmSeparator(char c) { return c != '\0' && !IsAlnum(c) && c != '~' && c != '^'; }
+// Anything between segments (an embedded NUL included: only the real end ends a version).
+bool RpmSeparator(char c) { return !IsAlnum(c) && c != '~' && c != '^'; }
 
 RpmVersion SplitRpm(std::string_view text) {
   RpmVersion v;
@@ -355,8 +356,8 @@ int RpmVerCmp(std::string_view a, std::string_view b) {
   if (a == b) return 0;
   size_t i = 0, j = 0;
   while (i < a.size() || j < b.size()) {
-    while (RpmSeparator(At(a, i))) ++i;
-    while (RpmSeparator(At(b, j))) ++j;
+    while (i < a.size() && RpmSeparator(a[i])) ++i;
+    while (j < b.size() && RpmSeparator(b[j])) ++j;
     char ca = At(a, i), cb = At(b, j);
     if (ca == '~' || cb == '~') {  // before everything, even the end
       if (ca != '~') return 1;

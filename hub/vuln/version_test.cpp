@@ -150,7 +150,8 @@ TEST(RpmVersion, ParsesEpochVersionRelease) {
 }
 
 TEST(Versions, CompareIsAntisymmetricOnOddInput) {
-  std::vector<std::string> odd = {"", "~", "^", ":", "-", "0", "00", "1:", ":1", "~~1", "1.0-~", "_", "-r", "a.b.c"};
+  std::vector<std::string> odd = {"", "~", "^", ":", "-", "0", "00", "1:", ":1", "~~1", "1.0-~", "_", "-r", "a.b.c",
+                                  std::string("1\0", 2), std::string("\x01\0\0\0" "0.7-24Qel9.0", 16), "0_21a"};
   for (VersionScheme s : {VersionScheme::kDpkg, VersionScheme::kApk, VersionScheme::kRpm}) {
     for (const auto& a : odd) {
       EXPECT_EQ(CompareVersions(s, a, a), 0) << VersionSchemeName(s) << " '" << a << "'";
