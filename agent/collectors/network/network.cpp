@@ -12,10 +12,12 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/collectors/common/passwd.h"
+#include "agent/collectors/network/raw_sockets.h"
 #include "agent/collectors/network/sock_diag_source.h"
 #include "agent/collectors/network/tracker.h"
 #include "agent/core/config_tables.h"
 #include "agent/platform/ebpf.h"
+#include "agent/platform/raw_socket_table.h"
 #include "agent/platform/socket_table.h"
 
 namespace vigil::network {
@@ -40,6 +42,10 @@ constexpr SettingSpec kSettings[] = {
      "Ring buffer the eBPF programs write into (rounded up to a power of two); records beyond it are dropped and "
      "counted",
      4096, 64 * kMiB},
+    {"raw_socket_interval", SettingType::kDuration, "10s",
+     "How often raw IP and packet sockets are listed (raw_socket events, each socket once), whichever source "
+     "reports connections; 0 disables the listing",
+     0, 3'600'000},
 };
 
 constexpr int kReadTimeoutMs = 500;
@@ -56,6 +62,7 @@ class NetworkCollector final : public Collector {
       : ctx_(ctx),
         mode_(ctx.config.GetString("network.mode")),
         poll_interval_ms_(ctx.config.GetInt("network.poll_interval")),
+        raw_interval_ms_(ctx.config.GetInt("network.raw_socket_interval")),
         proc_root_(proc_root),
         users_(ctx.env, ctx.stats),
         tracker_(ctx.env, ctx.stats, users_, MakeOptions(ctx, proc_root),
@@ -97,6 +104,17 @@ class NetworkCollector final : public Collector {
       std::lock_guard lock(mu_);
       source_ = std::move(source);
     }
+    if (raw_interval_ms_ > 0 && !raw_) {
+      // Not fatal: connections are still reported without it.
+      auto table = OpenRawSocketTable(ctx_.env, proc_root_);
+      if (table.ok()) {
+        raw_ = std::make_unique<RawSocketWatcher>(std::move(*table), ctx_.env, ctx_.stats, users_, proc_root_);
+        spdlog::info("network: raw and packet sockets listed every {} ms ({})", raw_interval_ms_, raw_->source());
+      } else {
+        spdlog::warn("network: raw and packet sockets will not be reported: {}", table.status().ToString());
+        ctx_.stats.Count("raw_socket_unavailable");
+      }
+    }
     thread_ = std::thread([this] { Run(); });
     return Status::Ok();
   }
@@ -133,6 +151,21 @@ class NetworkCollector final : public Collector {
     return std::unique_ptr<ConnectionSource>(std::move(source));
   }
 
+  static int64_t SteadyNowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // One listing of raw and packet sockets; each new one is an event (never aggregated).
+  void ListRawSockets() {
+    raw_events_.clear();
+    if (Status st = raw_->Poll(ctx_.env.clock().NowMs(), &raw_events_); !st.ok()) {
+      ctx_.stats.Count("raw_socket_errors");
+      spdlog::debug("network: listing raw sockets: {}", st.ToString());
+    }
+    for (Event& e : raw_events_) ctx_.Emit(std::move(e));
+  }
+
   // An aggregate of n connections is n collected events of which n - 1 were merged.
   void EmitEvent(Event&& e) {
     const uint32_t n = e.count;
@@ -153,15 +186,22 @@ class NetworkCollector final : public Collector {
       std::lock_guard lock(mu_);
       source = source_.get();
     }
+    int64_t next_raw_ms = SteadyNowMs();  // the first listing at once: sockets open already count
     while (!stop_.load(std::memory_order_relaxed)) {
       batch.clear();
       uint64_t lost = 0;
       const int64_t until_flush = tracker_.NextFlushMs() - ctx_.env.clock().MonotonicMs();
-      const int timeout = static_cast<int>(std::clamp<int64_t>(until_flush, 0, kReadTimeoutMs));
+      int64_t wait = until_flush;
+      if (raw_) wait = std::min(wait, next_raw_ms - SteadyNowMs());
+      const int timeout = static_cast<int>(std::clamp<int64_t>(wait, 0, kReadTimeoutMs));
       Status st = source->Read(timeout, &batch, &lost);
       if (lost > 0) ctx_.stats.Drop("kernel_overrun", lost);
       for (const ConnectionRecord& r : batch) tracker_.Handle(r);
       tracker_.Tick();
+      if (raw_ && SteadyNowMs() >= next_raw_ms) {
+        ListRawSockets();
+        next_raw_ms = SteadyNowMs() + raw_interval_ms_;
+      }
       if (st.ok()) continue;
       if (stop_.load()) break;
       if (fixed_source_ || mode_ != "auto" || source->name() == "sock_diag") {
@@ -190,9 +230,12 @@ class NetworkCollector final : public Collector {
   CollectorContext ctx_;
   const std::string mode_;
   const int64_t poll_interval_ms_;
+  const int64_t raw_interval_ms_;
   const std::string proc_root_;
   common::UserNames users_;
   ConnectionTracker tracker_;
+  std::unique_ptr<RawSocketWatcher> raw_;  // null when raw_socket_interval is 0 or unavailable
+  std::vector<Event> raw_events_;
 
   std::unique_ptr<ConnectionSource> given_;
   bool fixed_source_ = false;

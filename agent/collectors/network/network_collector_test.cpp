@@ -31,7 +31,8 @@ TEST(NetworkDescriptor, DeclaresItsSettingsWithValidDefaults) {
     auto v = ParseSettingValue(spec, spec.default_value);
     EXPECT_TRUE(v.ok()) << spec.key << ": " << v.status().ToString();
   }
-  EXPECT_EQ(keys, (std::set<std::string>{"mode", "poll_interval", "include_loopback", "table_entries", "ebpf_buffer"}));
+  EXPECT_EQ(keys, (std::set<std::string>{"mode", "poll_interval", "include_loopback", "table_entries", "ebpf_buffer",
+                                         "raw_socket_interval"}));
 }
 
 ConnectionRecord Connect(uint64_t id, uint16_t remote_port = 443) {
@@ -54,6 +55,8 @@ class NetworkCollectorTest : public ::testing::Test {
     schema_ = BuildAgentSchema(std::span<const CollectorDescriptor* const>(&d, 1));
     config_ = Config::Defaults(schema_);
     ASSERT_TRUE(config_.Set(schema_, "priorities.medium_interval", medium_interval).ok());
+    // The host's raw sockets are not the fake's business (raw_sockets_test.cpp covers them).
+    ASSERT_TRUE(config_.Set(schema_, "network.raw_socket_interval", "0s").ok());
     env_.SetFile("/etc/passwd", "root:x:0:0::/root:/bin/sh\n");
     env_.SetLink("/proc/100/exe", "/usr/bin/curl");
     ctx_ = std::make_unique<CollectorContext>(CollectorContext{config_, env_, bus_, scheduler_, stats_, priority});
