@@ -139,7 +139,7 @@ std::string IsoTimeUtc(int64_t ms) {
   const sys_days day = floor<days>(t);
   const year_month_day ymd{day};
   const hh_mm_ss<seconds> hms{t - day};
-  char s[32];
+  char s[64];  // room for any year and field the formats could print, as GCC checks
   std::snprintf(s, sizeof(s), "%04d-%02u-%02uT%02ld:%02ld:%02ldZ", static_cast<int>(ymd.year()),
                 static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                 static_cast<long>(hms.hours().count()), static_cast<long>(hms.minutes().count()),
