@@ -9,9 +9,14 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
+#include "agent/collectors/common/passwd.h"
 #include "agent/collectors/files/monitor.h"
+#include "agent/collectors/files/opens.h"
+#include "agent/platform/open_watcher.h"
 
 namespace vigil::files {
 namespace {
@@ -63,6 +68,11 @@ constexpr SettingSpec kSettings[] = {
      .help = "How often every watched path is examined in poll mode",
      .min = 1'000,
      .max = 86'400'000},
+    {.key = "watch_opens",
+     .type = SettingType::kList,
+     .default_value = "/dev/watchdog,/dev/watchdog0",
+     .help = "Absolute paths (device nodes or files) whose every open is reported with the opening process "
+             "(opened events, from fanotify; needs root); empty: none. Paths missing at start are not watched"},
 };
 
 constexpr int kReadTimeoutMs = 1000;
@@ -107,6 +117,7 @@ class FilesCollector final : public Collector {
                      poll_interval_ms_);
       }
     }
+    VIGIL_RETURN_IF_ERROR(StartOpenWatch());
     ctx_.stats.SetSource(watcher ? std::string(watcher->name()) : "poll");
     {
       std::lock_guard lock(mu_);
@@ -123,15 +134,75 @@ class FilesCollector final : public Collector {
       std::lock_guard lock(mu_);
       stop_ = true;
       if (watcher_) watcher_->Interrupt();
+      if (opens_) opens_->Interrupt();
     }
     wake_.notify_all();
     if (thread_.joinable()) thread_.join();
+    if (opens_thread_.joinable()) opens_thread_.join();
   }
 
  private:
   bool Stopping() {
     std::lock_guard lock(mu_);
     return stop_;
+  }
+
+  // files.watch_opens: fanotify marks on those paths and a thread reporting their opens. Not
+  // having fanotify is not fatal (logged, counted as open_watch_unavailable); a path that
+  // does not exist is skipped (most devices have no /dev/watchdog0).
+  Status StartOpenWatch() {
+    std::vector<std::string> paths;
+    for (const std::string& p : ctx_.config.GetList("files.watch_opens")) {
+      auto path = NormalizeRoot(p);
+      if (!path.ok()) return Status::InvalidArgument("files.watch_opens: " + std::string(path.status().message()));
+      paths.push_back(*path);
+    }
+    if (paths.empty() || opens_thread_.joinable()) return Status::Ok();
+    auto opened = OpenPlatformOpenWatcher();
+    if (!opened.ok()) {
+      spdlog::warn("files: opens of {} will not be reported: {}", paths.front(), opened.status().message());
+      ctx_.stats.Count("open_watch_unavailable");
+      return Status::Ok();
+    }
+    size_t added = 0;
+    for (const std::string& path : paths) {
+      if (Status st = (*opened)->Add(path); st.ok()) {
+        ++added;
+      } else if (st.code() == Status::Code::kNotFound) {
+        spdlog::debug("files: {} does not exist; its opens are not watched", path);
+      } else {
+        spdlog::warn("files: opens of {} will not be reported: {}", path, st.message());
+        ctx_.stats.Count("open_watch_failed");
+      }
+    }
+    if (added == 0) return Status::Ok();
+    {
+      std::lock_guard lock(mu_);
+      opens_ = std::move(*opened);
+    }
+    opens_thread_ = std::thread([this] { WatchOpens(); });
+    return Status::Ok();
+  }
+
+  void WatchOpens() {
+    common::UserNames users(ctx_.env, ctx_.stats);
+    OpenReporter reporter(ctx_.env, users, static_cast<int32_t>(getpid()));
+    std::vector<OpenNotice> notices;
+    while (!Stopping()) {
+      notices.clear();
+      uint64_t lost = 0;
+      Status st = opens_->Read(kReadTimeoutMs, &notices, &lost);
+      if (lost > 0) ctx_.stats.Drop("open_queue_overflow", lost);
+      const int64_t now = ctx_.env.clock().NowMs();
+      for (const OpenNotice& n : notices) {
+        if (auto e = reporter.Build(n, now)) ctx_.Emit(std::move(*e));
+      }
+      if (!st.ok()) {
+        spdlog::error("files: watching opens failed, stopped: {}", st.ToString());
+        ctx_.stats.Count("open_watch_failed");
+        return;
+      }
+    }
   }
 
   void Run() {
@@ -194,6 +265,8 @@ class FilesCollector final : public Collector {
   std::unique_ptr<FileMonitor> monitor_;  // the thread's once started
   bool stop_ = false;
   std::thread thread_;
+  std::unique_ptr<OpenWatcher> opens_;  // files.watch_opens (guarded by mu_ until opens_thread_ starts)
+  std::thread opens_thread_;
 };
 
 std::unique_ptr<Collector> Create(CollectorContext& ctx) { return std::make_unique<FilesCollector>(ctx); }
