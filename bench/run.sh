@@ -14,7 +14,9 @@
 #                                             the broker's own rate; ingest latency p50/p99
 #   9. hub query    (vigil-bench-hub-query)   search latency p50/p95/p99 on 10M stored events, SQLite and
 #                                             PostgreSQL (the fill takes most of its time)
-#      (8 and 9 exist only in builds with VIGIL_BUILD_HUB; skipped, with a note, when not built)
+#  10. vuln match   (vigil-bench-vuln-match)  2,000 packages matched against 200,000 advisories: time and
+#                                             memory, beside parsing the SBoM and a linear scan
+#      (8, 9 and 10 exist only in builds with VIGIL_BUILD_HUB; skipped, with a note, when not built)
 # `make bench` builds everything first (release and minimal presets) and then runs this.
 # Needs root (the netlink proc connector, auditd, eBPF; PostgreSQL runs as the postgres user).
 # Takes about 15 minutes (10 of them the volume benchmark's busy period) plus the hub's: about 1 minute
@@ -101,6 +103,8 @@ if [ -x "$bench_dir/vigil-bench-hub-ingest" ]; then
   else
     echo "hub query: skipped (HUB_QUERY_EVENTS=0)"
   fi
+  echo
+  "$bench_dir/vigil-bench-vuln-match" --benchmark_min_time=0.5 --benchmark_color=false 2>&1 || status=1
 else
   echo "hub benchmarks: not built (VIGIL_BUILD_HUB is off in this build); skipped"
 fi
