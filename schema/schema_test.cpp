@@ -76,7 +76,7 @@ TEST(BuiltinSchema, LoadsWithEveryTypeProducedToday) {
   for (const TypeSpec& t : s.types()) names.push_back(t.name);
   EXPECT_THAT(names, UnorderedElementsAre("process", "system_info", "heartbeat", "peripheral", "network",
                                           "listening_ports", "file", "login", "local_users", "firewall",
-                                          "alert", "agent_stats"));
+                                          "sbom", "alert", "agent_stats"));
   ASSERT_NE(s.FindType("process"), nullptr);
   EXPECT_NE(s.FindType("process")->FindAction("exec"), nullptr);
   EXPECT_NE(s.FindType("process")->FindAction("exit"), nullptr);
@@ -261,9 +261,9 @@ TEST(Validate, UnknownTypeIsNamed) {
 
 TEST(Validate, ActionMustBelongToTheType) {
   EXPECT_THAT(Problems(MakeEvent("process", "", {{"pid", 1}})),
-              ElementsAre("action: missing: type 'process' needs one of exec, exit"));
+              ElementsAre("action: missing: type 'process' needs one of exec, exit, exe_deleted"));
   EXPECT_THAT(Problems(MakeEvent("process", "fork", {{"pid", 1}})),
-              ElementsAre("action: \"fork\" is not an action of type 'process' (exec, exit)"));
+              ElementsAre("action: \"fork\" is not an action of type 'process' (exec, exit, exe_deleted)"));
   EXPECT_THAT(Problems(MakeEvent("heartbeat", "beat", {{"uptime_s", 1}})),
               ElementsAre("action: type 'heartbeat' has no actions"));
 }

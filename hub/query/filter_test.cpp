@@ -545,11 +545,13 @@ TEST(FilterCompile, SqliteExactText) {
 TEST(FilterCompile, SigmaNamesRestrictToTheirTypes) {
   auto f = CompileFilter(MustParse(R"(Image = "/bin/sh")"), SqlDialect::kSqlite);
   ASSERT_TRUE(f.ok());
-  ASSERT_GE(f->params.size(), 4u);
+  // Image is the program of process events, of connections, and of file opens.
+  ASSERT_GE(f->params.size(), 5u);
   EXPECT_EQ(std::get<std::string>(f->params[0]), "process");
   EXPECT_EQ(std::get<std::string>(f->params[1]), "network");
-  EXPECT_EQ(std::get<std::string>(f->params[2]), R"($."data"."exe")");
-  EXPECT_NE(f->where.find("type IN (?1, ?2)"), std::string::npos) << f->where;
+  EXPECT_EQ(std::get<std::string>(f->params[2]), "file");
+  EXPECT_EQ(std::get<std::string>(f->params[3]), R"($."data"."exe")");
+  EXPECT_NE(f->where.find("type IN (?1, ?2, ?3)"), std::string::npos) << f->where;
 }
 
 TEST(FilterCompile, TimesBecomeEpochMilliseconds) {

@@ -237,7 +237,7 @@ TEST(SbomCommand, ReadsARootDirectoryAndFailsClearly) {
   EXPECT_EQ(j["packages"][0]["purl"], "pkg:apk/alpine/libcrypto3@3.1.4-r5?arch=aarch64&distro=alpine-3.19.1&upstream=openssl");
   EXPECT_EQ(j["kernels"], json::array({"6.6.14-0-lts"}));
   ASSERT_EQ(j["issues"].size(), 1u);
-  EXPECT_EQ(j["issues"][0], root.path() + "/lib/apk/db/installed:9: not a '<letter>:<value>' line");
+  EXPECT_EQ(j["issues"][0], root.path() + "/lib/apk/db/installed:11: not a '<letter>:<value>' line");
 
   EXPECT_EQ(Shell(std::string(VIGIL_AGENT_BIN) + " sbom --root " + root.path() + "/etc 2>/dev/null").exit_code, 1)
       << "no package database there";
