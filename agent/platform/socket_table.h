@@ -37,7 +37,11 @@ enum class SocketState : uint8_t {
   kClosing = 11,
 };
 
-constexpr uint32_t StateBit(SocketState s) { return uint32_t{1} << static_cast<uint8_t>(s); }
+// The state's bit in a mask of states; 0 for a value past the mask (a state byte from the
+// kernel is not checked against the enum).
+constexpr uint32_t StateBit(SocketState s) {
+  return static_cast<uint8_t>(s) < 32 ? uint32_t{1} << static_cast<uint8_t>(s) : 0;
+}
 
 struct SocketInfo {
   ConnectionRecord::Protocol protocol = ConnectionRecord::Protocol::kTcp;
