@@ -30,14 +30,6 @@ Status RawMalformed(size_t offset, const std::string& what) {
   return Status::InvalidArgument("raw socket diag reply, offset " + std::to_string(offset) + ": " + what);
 }
 
-Status RawKernelError(int error, const char* where) {
-  const int e = error < 0 ? -error : error;
-  std::string msg = std::string("raw socket diag: ") + where + ": " + std::strerror(e);
-  if (e == ENOENT || e == EOPNOTSUPP) return Status::Unavailable(msg);
-  if (e == EPERM || e == EACCES) return Status::PermissionDenied(msg);
-  return Status::IoError(msg);
-}
-
 // Walks the rtattr list at data[off, len): fn(type, payload, payload_len) for each.
 template <typename Fn>
 Status ForEachAttribute(const uint8_t* data, size_t off, size_t len, size_t base, Fn&& fn) {
@@ -173,45 +165,11 @@ std::vector<uint8_t> BuildPacketRequest(uint32_t seq) {
 
 Status ParseReply(std::span<const uint8_t> data, DumpKind kind, uint32_t seq, std::vector<RawSocketInfo>* out,
                   sockdiag::ParseOutcome* outcome) {
-  size_t off = 0;
-  while (off < data.size()) {
-    if (data.size() - off < sizeof(nlmsghdr))
-      return RawMalformed(off, std::to_string(data.size() - off) + " bytes left, less than a netlink header");
-    const auto nh = LoadRaw<nlmsghdr>(data.data() + off);
-    if (nh.nlmsg_len < sizeof(nlmsghdr) || nh.nlmsg_len > data.size() - off)
-      return RawMalformed(off, "message length " + std::to_string(nh.nlmsg_len) + " outside the datagram of " +
-                                   std::to_string(data.size()) + " bytes");
-    const uint8_t* payload = data.data() + off + NLMSG_HDRLEN;
-    const size_t payload_len = nh.nlmsg_len - NLMSG_HDRLEN;
-    if (nh.nlmsg_seq == seq) {
-      if ((nh.nlmsg_flags & NLM_F_DUMP_INTR) != 0) outcome->interrupted = true;
-      if (nh.nlmsg_type == NLMSG_DONE) {
-        outcome->done = true;
-        if (payload_len >= sizeof(int)) {
-          const int err = LoadRaw<int>(payload);
-          if (err < 0) return RawKernelError(err, "dump ended with an error");
-        }
-        return Status::Ok();
-      }
-      if (nh.nlmsg_type == NLMSG_ERROR) {
-        if (payload_len < sizeof(int)) return RawMalformed(off, "NLMSG_ERROR without an error code");
-        const int err = LoadRaw<int>(payload);
-        if (err == 0) {  // an acknowledgement
-          off += NLMSG_ALIGN(nh.nlmsg_len);
-          continue;
-        }
-        outcome->done = true;
-        return RawKernelError(err, "request refused");
-      }
-      if (nh.nlmsg_type == SOCK_DIAG_BY_FAMILY) {
-        const size_t base = off + NLMSG_HDRLEN;
-        VIGIL_RETURN_IF_ERROR(kind == DumpKind::kRawIp ? ParseRawIpSocket(payload, payload_len, base, out)
-                                                       : ParsePacketSocket(payload, payload_len, base, out));
-      }
-    }
-    off += NLMSG_ALIGN(nh.nlmsg_len);
-  }
-  return Status::Ok();
+  return sockdiag::WalkDumpReply(data, seq, "raw socket diag", outcome,
+                                 [&](const uint8_t* payload, size_t len, size_t offset) {
+                                   return kind == DumpKind::kRawIp ? ParseRawIpSocket(payload, len, offset, out)
+                                                                   : ParsePacketSocket(payload, len, offset, out);
+                                 });
 }
 
 void ParseProcNetRaw(std::string_view text, RawSocketInfo::Family family, std::vector<RawSocketInfo>* out,

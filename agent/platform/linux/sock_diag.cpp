@@ -29,14 +29,6 @@ Status Malformed(size_t offset, const std::string& what) {
   return Status::InvalidArgument("sock_diag reply, offset " + std::to_string(offset) + ": " + what);
 }
 
-Status KernelError(int error, const char* where) {
-  const int e = error < 0 ? -error : error;
-  std::string msg = std::string("sock_diag: ") + where + ": " + std::strerror(e);
-  if (e == ENOENT || e == EOPNOTSUPP) return Status::Unavailable(msg);
-  if (e == EPERM || e == EACCES) return Status::PermissionDenied(msg);
-  return Status::IoError(msg);
-}
-
 constexpr size_t kTcpBytesAckedOffset = offsetof(tcp_info, tcpi_bytes_acked);
 constexpr size_t kTcpBytesReceivedOffset = offsetof(tcp_info, tcpi_bytes_received);
 
@@ -106,15 +98,26 @@ std::vector<uint8_t> BuildRequest(uint8_t family, ConnectionRecord::Protocol pro
   return bytes;
 }
 
-Status ParseReply(std::span<const uint8_t> data, ConnectionRecord::Protocol protocol, uint32_t seq,
-                  std::vector<SocketInfo>* out, ParseOutcome* outcome) {
+Status WalkDumpReply(std::span<const uint8_t> data, uint32_t seq, std::string_view source, ParseOutcome* outcome,
+                     const SocketMessage& on_socket) {
+  const std::string name(source);
+  auto malformed = [&](size_t offset, const std::string& what) {
+    return Status::InvalidArgument(name + " reply, offset " + std::to_string(offset) + ": " + what);
+  };
+  auto kernel_error = [&](int error, const char* where) {
+    const long e = error < 0 ? -static_cast<long>(error) : error;  // INT_MIN has no int negation
+    std::string msg = name + ": " + where + ": " + std::strerror(static_cast<int>(e));
+    if (e == ENOENT || e == EOPNOTSUPP) return Status::Unavailable(msg);
+    if (e == EPERM || e == EACCES) return Status::PermissionDenied(msg);
+    return Status::IoError(msg);
+  };
   size_t off = 0;
   while (off < data.size()) {
     if (data.size() - off < sizeof(nlmsghdr))
-      return Malformed(off, std::to_string(data.size() - off) + " bytes left, less than a netlink header");
+      return malformed(off, std::to_string(data.size() - off) + " bytes left, less than a netlink header");
     const auto nh = Load<nlmsghdr>(data.data() + off);
     if (nh.nlmsg_len < sizeof(nlmsghdr) || nh.nlmsg_len > data.size() - off)
-      return Malformed(off, "message length " + std::to_string(nh.nlmsg_len) + " outside the datagram of " +
+      return malformed(off, "message length " + std::to_string(nh.nlmsg_len) + " outside the datagram of " +
                                 std::to_string(data.size()) + " bytes");
     const uint8_t* payload = data.data() + off + NLMSG_HDRLEN;
     const size_t payload_len = nh.nlmsg_len - NLMSG_HDRLEN;
@@ -124,26 +127,32 @@ Status ParseReply(std::span<const uint8_t> data, ConnectionRecord::Protocol prot
         outcome->done = true;
         if (payload_len >= sizeof(int)) {
           const int err = Load<int>(payload);
-          if (err < 0) return KernelError(err, "dump ended with an error");
+          if (err < 0) return kernel_error(err, "dump ended with an error");
         }
         return Status::Ok();
       }
       if (nh.nlmsg_type == NLMSG_ERROR) {
-        if (payload_len < sizeof(int)) return Malformed(off, "NLMSG_ERROR without an error code");
+        if (payload_len < sizeof(int)) return malformed(off, "NLMSG_ERROR without an error code");
         const int err = Load<int>(payload);
         if (err == 0) {  // an acknowledgement
           off += NLMSG_ALIGN(nh.nlmsg_len);
           continue;
         }
         outcome->done = true;
-        return KernelError(err, "request refused");
+        return kernel_error(err, "request refused");
       }
-      if (nh.nlmsg_type == SOCK_DIAG_BY_FAMILY)
-        VIGIL_RETURN_IF_ERROR(ParseSocket(payload, payload_len, off + NLMSG_HDRLEN, protocol, out));
+      if (nh.nlmsg_type == SOCK_DIAG_BY_FAMILY) VIGIL_RETURN_IF_ERROR(on_socket(payload, payload_len, off + NLMSG_HDRLEN));
     }
     off += NLMSG_ALIGN(nh.nlmsg_len);
   }
   return Status::Ok();
+}
+
+Status ParseReply(std::span<const uint8_t> data, ConnectionRecord::Protocol protocol, uint32_t seq,
+                  std::vector<SocketInfo>* out, ParseOutcome* outcome) {
+  return WalkDumpReply(data, seq, "sock_diag", outcome, [&](const uint8_t* payload, size_t len, size_t offset) {
+    return ParseSocket(payload, len, offset, protocol, out);
+  });
 }
 
 namespace {

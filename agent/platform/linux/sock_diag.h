@@ -20,7 +20,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "agent/core/status.h"
@@ -36,6 +38,18 @@ struct ParseOutcome {
   bool done = false;         // NLMSG_DONE seen: the dump is complete
   bool interrupted = false;  // a message carried NLM_F_DUMP_INTR
 };
+
+// One socket message (SOCK_DIAG_BY_FAMILY) of a dump reply: its payload, its length, and the
+// payload's offset in the datagram (for error messages).
+using SocketMessage = std::function<Status(const uint8_t* payload, size_t len, size_t offset)>;
+
+// Walks one datagram of a dump reply: checks each netlink message's framing, and for messages
+// of `seq` (others, left from an earlier request, are skipped) records the dump's end or
+// interruption in *outcome, turns NLMSG_ERROR and a negative NLMSG_DONE into the kernel's
+// error, and hands socket messages to `on_socket`. `source` names the dump in errors
+// ("sock_diag": "sock_diag reply, offset N: ..." and "sock_diag: request refused: ...").
+Status WalkDumpReply(std::span<const uint8_t> data, uint32_t seq, std::string_view source, ParseOutcome* outcome,
+                     const SocketMessage& on_socket);
 
 // Parses one datagram of a dump reply for `protocol`, appending each socket to *out.
 // Messages whose seq is not `seq` (left from an earlier request) are skipped.
