@@ -75,13 +75,14 @@ if(VIGIL_WITH_UPLINK OR VIGIL_BUILD_HUB)
 endif()
 
 # The detection engine (VIGIL_WITH_DETECT, and the hub, which runs the same rules): regular
-# expressions through PCRE2 (8-bit, JIT where the platform has it).
-if(VIGIL_WITH_DETECT OR VIGIL_BUILD_HUB)
+# expressions through PCRE2 (8-bit, JIT where the platform has it). Posture policies use it too.
+if(VIGIL_WITH_DETECT OR VIGIL_BUILD_HUB OR VIGIL_WITH_POSTURE)
   find_library(VIGIL_PCRE2 pcre2-8)
   find_path(VIGIL_PCRE2_INCLUDE pcre2.h)
   if(NOT VIGIL_PCRE2 OR NOT VIGIL_PCRE2_INCLUDE)
-    message(FATAL_ERROR "VIGIL_WITH_DETECT and VIGIL_BUILD_HUB need PCRE2: install the Debian package libpcre2-dev, "
-                        "or configure with -DVIGIL_WITH_DETECT=OFF -DVIGIL_BUILD_HUB=OFF")
+    message(FATAL_ERROR "VIGIL_WITH_DETECT, VIGIL_WITH_POSTURE and VIGIL_BUILD_HUB need PCRE2: install the Debian "
+                        "package libpcre2-dev, or configure with -DVIGIL_WITH_DETECT=OFF -DVIGIL_WITH_POSTURE=OFF "
+                        "-DVIGIL_BUILD_HUB=OFF")
   endif()
 endif()
 

@@ -36,6 +36,12 @@ option(VIGIL_WITH_EBPF "eBPF process and connection sources (CO-RE; needs clang,
 
 option(VIGIL_WITH_DETECT "Detection engine: Sigma rules and correlations over events, named lists (PCRE2); vigil-agent rules check|test" ${_vigil_default})
 
+option(VIGIL_WITH_POSTURE "Posture checks: CIS-style policies (YAML) over files, sysctls, modules, mounts, packages, services; vigil-agent scan posture (needs VIGIL_WITH_SBOM, PCRE2)" ${_vigil_default})
+if(VIGIL_WITH_POSTURE AND NOT VIGIL_WITH_SBOM)
+  message(FATAL_ERROR "VIGIL_WITH_POSTURE reads the package databases with the sbom readers: configure with "
+                      "-DVIGIL_WITH_SBOM=ON, or -DVIGIL_WITH_POSTURE=OFF")
+endif()
+
 option(VIGIL_BUILD_HUB "The hub (vigil-hub): ingest, store (SQLite, PostgreSQL), enrollment, HTTP API; never part of a device build" ${_vigil_default})
 
 option(VIGIL_BUILD_TESTS "Build unit and integration tests (GoogleTest)" OFF)

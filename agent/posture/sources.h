@@ -1,0 +1,48 @@
+// Parsers of the system files posture rules read: the mount table, /proc/modules, modprobe
+// configuration, modules.dep and modules.builtin, and the names in /etc/passwd and
+// /etc/group. Pure functions over text (no file access), so that they are tested and fuzzed
+// alone (tests/fuzz/fuzz_posture_sources.cpp). Lines that do not have the expected form are
+// skipped; nothing here fails.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vigil::posture {
+
+// One line of /proc/self/mounts (fstab(5) form: device mountpoint type options dump pass),
+// octal escapes (\040 for a space) decoded.
+struct MountEntry {
+  std::string device;
+  std::string mount_point;
+  std::string type;
+  std::vector<std::string> options;
+  size_t line = 0;
+};
+std::vector<MountEntry> ParseMounts(std::string_view text);
+
+// The module names of /proc/modules (first column), '-' written as '_'.
+std::set<std::string> ParseProcModules(std::string_view text);
+
+// modprobe.d(5): what the configuration says about modules ('-' written as '_').
+struct ModprobeConfig {
+  std::map<std::string, std::string> install;  // module -> command of its `install` line
+  std::set<std::string> blacklist;
+};
+void ParseModprobeConf(std::string_view text, ModprobeConfig* into);
+
+// Module names ('-' written as '_') of modules.dep ("kernel/fs/udf/udf.ko.xz: deps") or
+// modules.builtin ("kernel/fs/udf/udf.ko") lines.
+std::set<std::string> ParseModuleList(std::string_view text);
+
+// The name for each id in a passwd(5) or group(5) file (first and third fields).
+std::map<uint32_t, std::string> ParseIdNames(std::string_view text);
+
+// Normalises a module name: '-' becomes '_' (the kernel treats them alike).
+std::string ModuleKey(std::string_view name);
+
+}  // namespace vigil::posture
