@@ -2,7 +2,7 @@
 #
 #   make          release binaries into build/bin/ (vigil-agent, vigil-hub)
 #   make test     every test, twice: in a debug build (clang) under ASan+UBSan and in a
-#                 release build (g++ -O2); integration tests on the real kernel (root); then
+#                 release build (g++ -O3); integration tests on the real kernel (root); then
 #                 each fuzz target for TEST_FUZZ_SECONDS (the fuzz targets are built by the
 #                 debug build)
 #   make demo     the whole system on this machine (broker, hub, an enrolled agent), its events live

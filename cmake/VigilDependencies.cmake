@@ -113,11 +113,19 @@ if(NOT spdlog_FOUND)
 endif()
 # Logging is compiled in (spdlog and fmt header-only): only what the agent uses lands in the
 # binary, instead of two shared libraries (660 KB) that a device would have to carry and that
-# are almost wholly resident once loaded.
+# are almost wholly resident once loaded. Header-only, every source that logs compiles spdlog's
+# and fmt's implementations again (a third of a build's compile time); the test builds
+# (VIGIL_SHARED_LOGGING, on in the dev and release-test presets) link Debian's shared
+# libraries instead.
+option(VIGIL_SHARED_LOGGING "Link the shared spdlog and fmt libraries instead of compiling them in" OFF)
 find_package(Threads REQUIRED)
 add_library(vigil_logging INTERFACE)
-target_compile_definitions(vigil_logging INTERFACE SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY)
-target_link_libraries(vigil_logging INTERFACE Threads::Threads)
+if(VIGIL_SHARED_LOGGING)
+  target_link_libraries(vigil_logging INTERFACE spdlog::spdlog Threads::Threads)
+else()
+  target_compile_definitions(vigil_logging INTERFACE SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY)
+  target_link_libraries(vigil_logging INTERFACE Threads::Threads)
+endif()
 
 if(VIGIL_BUILD_TESTS)
   find_package(GTest QUIET)

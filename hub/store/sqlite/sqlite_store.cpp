@@ -304,7 +304,9 @@ struct SqliteStore::Doomed {
 // checkpoint, which takes no lock a writer needs. A writer that never pauses can keep a PASSIVE
 // checkpoint from finishing, and the log would then grow without bound: past restart_pages the
 // checkpoint is RESTART, which makes the writer wait until the log is copied and starts the log
-// over.
+// over. Should this thread fall behind all the same (a starved CPU), the writer's own commit
+// runs a RESTART once the log passes limit_pages, so the log never outgrows that limit by more
+// than one transaction.
 class SqliteStore::Checkpointer {
  public:
   static Result<std::unique_ptr<Checkpointer>> Start(const std::string& path, const Options& options) {
@@ -338,14 +340,23 @@ class SqliteStore::Checkpointer {
   }
 
   // From the writer's commit (sqlite3_wal_hook): `pages` is the log's length in pages.
-  static int Hook(void* self, sqlite3*, const char*, int pages) {
+  static int Hook(void* self, sqlite3* writer, const char* schema, int pages) {
     auto* checkpointer = static_cast<Checkpointer*>(self);
+    if (pages >= checkpointer->options_.limit_pages) {
+      // SQLite's own auto-checkpoint runs in this hook too; a failure (SQLITE_BUSY after the
+      // busy timeout) leaves the log to the next commit.
+      if (sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr) == SQLITE_OK) {
+        checkpointer->forced_.fetch_add(1, std::memory_order_relaxed);
+        return SQLITE_OK;
+      }
+    }
     if (pages >= checkpointer->options_.checkpoint_pages) checkpointer->Wake(pages);
     return SQLITE_OK;
   }
 
   SqliteStore::CheckpointStats stats() const {
-    return {passes_.load(std::memory_order_relaxed), restarts_.load(std::memory_order_relaxed)};
+    return {passes_.load(std::memory_order_relaxed), restarts_.load(std::memory_order_relaxed),
+            forced_.load(std::memory_order_relaxed)};
   }
 
  private:
@@ -384,6 +395,7 @@ class SqliteStore::Checkpointer {
   bool stop_ = false;
   std::atomic<uint64_t> passes_{0};
   std::atomic<uint64_t> restarts_{0};
+  std::atomic<uint64_t> forced_{0};
   std::thread thread_;  // last: started once the members above exist
 };
 

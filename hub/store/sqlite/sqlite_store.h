@@ -21,7 +21,8 @@
 //
 // Checkpoints: a thread of the store's own, with a second connection, copies the WAL into the
 // database file (PASSIVE, or RESTART when the log passes 64 MiB so that it cannot grow without
-// bound); the writer never checkpoints. Closing the store checkpoints what is left.
+// bound). The writer checkpoints only if that thread falls behind: a log past limit_pages
+// (256 MiB) is restarted by the commit that found it. Closing the store checkpoints what is left.
 #pragma once
 
 #include <memory>
@@ -40,6 +41,7 @@ class SqliteStore final : public Store {
   struct Options {
     int checkpoint_pages = 1000;  // the WAL length that wakes the checkpoint thread
     int restart_pages = 16384;    // the WAL length past which the checkpoint is RESTART (64 MiB)
+    int limit_pages = 65536;      // the WAL length past which the writer itself restarts it (256 MiB)
   };
   // Opens or creates the file at `path` (its directory must exist) and migrates its schema.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, Options options);
@@ -48,10 +50,12 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  // Checkpoints run by the checkpoint thread: PASSIVE ones, and RESTART ones.
+  // Checkpoints run by the checkpoint thread (PASSIVE ones and RESTART ones), and those the
+  // writer had to run itself because the log passed limit_pages.
   struct CheckpointStats {
     uint64_t passive = 0;
     uint64_t restart = 0;
+    uint64_t forced = 0;
   };
   CheckpointStats checkpoint_stats() const;
 
