@@ -8,6 +8,7 @@
 #include <map>
 
 #include "hub/analyze/analyzer.h"
+#include "hub/vuln/inventory_feed.h"
 #include "hub/api/api.h"
 #include "hub/api/tokens.h"
 #include "hub/hub_config.h"
@@ -99,10 +100,13 @@ Status HubServer::Start() {
     analyzer_ = std::make_unique<Analyzer>(*store_, std::move(ao), &NowMs);
     if (Status s = analyzer_->Start(); !s.ok()) return s;
   }
+  inventory_ = std::make_unique<vuln::InventoryFeed>(*store_, &NowMs);
+  inventory_->Start();
   ingest_ = std::make_unique<Ingestor>(io, *store_, *inbox_, *schema, &NowMs);
-  if (analyzer_) {
-    ingest_->OnStored([a = analyzer_.get()](std::span<const BatchRows> batches) { a->Enqueue(batches); });
-  }
+  ingest_->OnStored([a = analyzer_.get(), v = inventory_.get()](std::span<const BatchRows> batches) {
+    if (a) a->Enqueue(batches);
+    v->Enqueue(batches);
+  });
   if (Status s = ingest_->Start(); !s.ok()) return s;
 
   auto listen = ParseHostPort(config_.GetString("http.listen"));
@@ -117,6 +121,7 @@ Status HubServer::Start() {
       spdlog::warn("desired configuration of {}: {}", device, s.message());
   };
   hooks.now_ms = &NowMs;
+  hooks.vuln_stats = [v = inventory_.get()] { return v->Stats(); };
   if (analyzer_) {
     hooks.analyze_stats = [a = analyzer_.get()] { return a->Stats(); };
     hooks.rules = [a = analyzer_.get()] { return a->Report().ToJson(); };
@@ -139,6 +144,7 @@ void HubServer::Stop() {
   if (api_) api_->Stop();
   if (ingest_) ingest_->Stop();
   if (analyzer_) analyzer_->Stop();
+  if (inventory_) inventory_->Stop();
 }
 
 nlohmann::json HubServer::ReloadRules() {
@@ -216,7 +222,8 @@ void HubServer::MaintenanceLoop() {
 
 nlohmann::json HubServer::Stats() {
   nlohmann::json out = {{"ingest", ingest_ ? ingest_->Stats() : nlohmann::json::object()},
-                        {"analyze", analyzer_ ? analyzer_->Stats() : nlohmann::json::object()}};
+                        {"analyze", analyzer_ ? analyzer_->Stats() : nlohmann::json::object()},
+                        {"vuln", inventory_ ? inventory_->Stats() : nlohmann::json::object()}};
   if (auto s = store_->Stats(); s.ok())
     out["store"] = {{"events", s->events}, {"bytes", s->bytes}, {"devices", s->devices}};
   return out;

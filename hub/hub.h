@@ -32,6 +32,9 @@ namespace vigil::hub {
 class Analyzer;
 class ApiServer;
 class TokenStore;
+namespace vuln {
+class InventoryFeed;
+}
 
 class HubServer {
  public:
@@ -68,6 +71,7 @@ class HubServer {
   std::unique_ptr<Inbox> inbox_;
   std::unique_ptr<TokenStore> tokens_;
   std::unique_ptr<Analyzer> analyzer_;  // null when analyze.enabled is false
+  std::unique_ptr<vuln::InventoryFeed> inventory_;  // devices' packages and findings from their sbom events
   std::unique_ptr<Ingestor> ingest_;
   std::unique_ptr<ApiServer> api_;
 

@@ -100,4 +100,14 @@ class Result {
     if (!_st.ok()) return _st;             \
   } while (0)
 
+// `lhs = value of expr` (lhs may declare: `VIGIL_ASSIGN_OR_RETURN(auto x, F())`), or returns
+// early with its Status when the Result of `expr` is not OK.
+#define VIGIL_ASSIGN_OR_RETURN(lhs, expr) VIGIL_ASSIGN_OR_RETURN_IMPL_(VIGIL_CONCAT_(_result_, __LINE__), lhs, expr)
+#define VIGIL_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                                 \
+  if (!tmp.ok()) return tmp.status();                \
+  lhs = std::move(*tmp)
+#define VIGIL_CONCAT_(a, b) VIGIL_CONCAT_IMPL_(a, b)
+#define VIGIL_CONCAT_IMPL_(a, b) a##b
+
 }  // namespace vigil

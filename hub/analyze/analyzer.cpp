@@ -101,24 +101,20 @@ nlohmann::json RulesReport::ToJson() const {
 }
 
 Analyzer::Analyzer(Store& store, AnalyzerOptions options, Clock now)
-    : store_(store), options_(std::move(options)), now_(std::move(now)) {}
+    : store_(store),
+      options_(std::move(options)),
+      now_(std::move(now)),
+      worker_(options_.max_queue_events, options_.max_queue_bytes) {}
 
 Analyzer::~Analyzer() { Stop(); }
 
 Status Analyzer::Start() {
   VIGIL_RETURN_IF_ERROR(Load(/*initial=*/true));
-  thread_ = std::thread([this] { Run(); });
+  worker_.Start([this](std::vector<EventRow>& rows) { ProcessRows(rows); });
   return Status::Ok();
 }
 
-void Analyzer::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void Analyzer::Stop() { worker_.Stop(); }
 
 Status Analyzer::Load(bool initial) {
   std::vector<detect::LoadIssue> read_issues;
@@ -229,47 +225,13 @@ RulesReport Analyzer::Report() const {
 }
 
 void Analyzer::Enqueue(std::span<const BatchRows> batches) {
-  std::lock_guard lock(mu_);
-  if (stop_ || !targets_) return;
-  bool added = false;
-  for (const BatchRows& batch : batches) {
-    for (const EventRow& row : batch.events) {
-      if (!targets_->Wanted(row)) {
-        ++skipped_;
-        continue;
-      }
-      if (queue_.size() >= options_.max_queue_events || queue_bytes_ + row.json.size() > options_.max_queue_bytes) {
-        ++dropped_;
-        continue;
-      }
-      queue_.push_back(row);
-      queue_bytes_ += row.json.size();
-      ++queued_;
-      added = true;
-    }
+  std::shared_ptr<const Targets> targets;
+  {
+    std::lock_guard lock(mu_);
+    targets = targets_;
   }
-  if (added) cv_.notify_one();
-}
-
-void Analyzer::Run() {
-  std::vector<EventRow> rows;
-  std::unique_lock lock(mu_);
-  for (;;) {
-    cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-    if (stop_) break;
-    rows.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
-    queue_.clear();
-    queue_bytes_ = 0;
-    busy_ = true;
-    lock.unlock();
-    ProcessRows(rows);
-    rows.clear();
-    lock.lock();
-    busy_ = false;
-    if (queue_.empty()) idle_cv_.notify_all();
-  }
-  busy_ = false;
-  idle_cv_.notify_all();
+  if (!targets) return;
+  worker_.Enqueue(batches, [&](const EventRow& row) { return targets->Wanted(row); });
 }
 
 void Analyzer::ProcessRows(std::vector<EventRow>& rows) {
@@ -325,17 +287,18 @@ void Analyzer::ProcessRows(std::vector<EventRow>& rows) {
 
 nlohmann::json Analyzer::Stats() const {
   nlohmann::json out;
+  RowWorker::Counts queue = worker_.counts();
   {
     std::lock_guard lock(mu_);
-    out = {{"queued", queued_},
-           {"dropped", dropped_},
-           {"skipped", skipped_},
+    out = {{"queued", queue.queued},
+           {"dropped", queue.dropped},
+           {"skipped", queue.skipped},
            {"processed", processed_},
            {"bad_events", bad_events_},
            {"alerts", alerts_},
            {"store_errors", store_errors_},
-           {"queue_events", queue_.size()},
-           {"queue_bytes", queue_bytes_}};
+           {"queue_events", queue.queue_rows},
+           {"queue_bytes", queue.queue_bytes}};
   }
   std::lock_guard load_lock(load_mu_);
   if (loaded_) {
@@ -351,10 +314,6 @@ nlohmann::json Analyzer::Stats() const {
   return out;
 }
 
-bool Analyzer::WaitIdle(int64_t timeout_ms) {
-  std::unique_lock lock(mu_);
-  return idle_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                           [&] { return stop_ || (queue_.empty() && !busy_); });
-}
+bool Analyzer::WaitIdle(int64_t timeout_ms) { return worker_.WaitIdle(timeout_ms); }
 
 }  // namespace vigil::hub

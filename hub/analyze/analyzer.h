@@ -25,23 +25,21 @@
 // Stats and WaitIdle from any thread.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "agent/core/status.h"
 #include "agent/detect/detect.h"
+#include "hub/store/row_worker.h"
 #include "hub/store/store.h"
 
 namespace vigil::hub {
@@ -106,7 +104,6 @@ class Analyzer {
   struct Loaded;
   struct Targets;
   Status Load(bool initial);
-  void Run();
   void ProcessRows(std::vector<EventRow>& rows);
 
   Store& store_;
@@ -116,16 +113,10 @@ class Analyzer {
   mutable std::mutex load_mu_;  // the engine, rules and report
   std::unique_ptr<Loaded> loaded_;
 
-  mutable std::mutex mu_;  // the queue, targets and counters
-  std::condition_variable cv_;
-  std::condition_variable idle_cv_;
+  mutable std::mutex mu_;  // the targets and counters
   std::shared_ptr<const Targets> targets_;
-  std::deque<EventRow> queue_;
-  size_t queue_bytes_ = 0;
-  bool busy_ = false;
-  bool stop_ = false;
-  uint64_t queued_ = 0, dropped_ = 0, skipped_ = 0, processed_ = 0, bad_events_ = 0, alerts_ = 0, store_errors_ = 0;
-  std::thread thread_;
+  uint64_t processed_ = 0, bad_events_ = 0, alerts_ = 0, store_errors_ = 0;
+  RowWorker worker_;  // last: its thread stops before the members above go
 };
 
 }  // namespace vigil::hub

@@ -14,7 +14,9 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -45,6 +47,8 @@ enum class Handler {
   kAlertStatus,
   kRules,
   kRulesReload,
+  kDeviceVulns,
+  kVulns,
 };
 
 struct RouteDef {
@@ -69,6 +73,8 @@ constexpr RouteDef kRouteDefs[] = {
     {{"PUT", "/api/v1/alerts/{id}", RouteAccess::kWrite}, Handler::kAlertStatus},
     {{"GET", "/api/v1/rules", RouteAccess::kRead}, Handler::kRules},
     {{"POST", "/api/v1/rules/reload", RouteAccess::kWrite}, Handler::kRulesReload},
+    {{"GET", "/api/v1/devices/{id}/vulnerabilities", RouteAccess::kRead}, Handler::kDeviceVulns},
+    {{"GET", "/api/v1/vulnerabilities", RouteAccess::kRead}, Handler::kVulns},
 };
 
 constexpr std::array<ApiRoute, std::size(kRouteDefs)> MakeRoutes() {
@@ -452,6 +458,10 @@ class ApiServer::Impl {
         return Rules(req, res, /*reload=*/false);
       case Handler::kRulesReload:
         return Rules(req, res, /*reload=*/true);
+      case Handler::kDeviceVulns:
+        return DeviceVulns(params.at(0), req, res);
+      case Handler::kVulns:
+        return Vulns(req, res);
     }
     SendError(res, 500, "unhandled route");
   }
@@ -587,6 +597,7 @@ class ApiServer::Impl {
                         {"devices", stats->devices}};
     out["ingest"] = hooks_.ingest_stats ? hooks_.ingest_stats() : Json::object();
     out["analyze"] = hooks_.analyze_stats ? hooks_.analyze_stats() : Json::object();
+    out["vuln"] = hooks_.vuln_stats ? hooks_.vuln_stats() : Json::object();
     out["api"] = Json{{"requests", requests_.load(std::memory_order_relaxed)},
                       {"client_errors", client_errors_.load(std::memory_order_relaxed)},
                       {"server_errors", server_errors_.load(std::memory_order_relaxed)},
@@ -761,6 +772,110 @@ class ApiServer::Impl {
     if (!alert.ok()) return SendStatus(res, alert.status());
     if (!alert->has_value()) return SendError(res, 404, "no alert " + id_text);
     SendJson(res, 200, AlertRowJson(**alert));
+  }
+
+  // The `status` parameter of the vulnerability lists: fixed (a fixed version exists) or unfixed.
+  static Status VulnStatusParam(const httplib::Request& req, std::optional<std::string>* out) {
+    if (!req.has_param("status")) return Status::Ok();
+    *out = req.get_param_value("status");
+    if (**out != "fixed" && **out != "unfixed") {
+      return Status::InvalidArgument("status: expected fixed or unfixed, got \"" + **out + "\"");
+    }
+    return Status::Ok();
+  }
+
+  static Json FindingJson(const VulnFindingRow& f) {
+    return Json{{"package", f.package},
+                {"version", f.version},
+                {"source", f.source},
+                {"source_version", f.source_version},
+                {"ecosystem", f.ecosystem},
+                {"advisory", f.advisory},
+                {"status", f.status},
+                {"fixed_version", f.fixed_version.empty() ? Json() : Json(f.fixed_version)},
+                {"severity", f.severity.empty() ? Json() : Json(f.severity)},
+                {"score", f.score < 0 ? Json() : Json(f.score)},
+                {"matched", TimeOrNull(f.matched_ms)}};
+  }
+
+  // One device's findings, by package, version and advisory.
+  void DeviceVulns(const std::string& id, const httplib::Request& req, httplib::Response& res) {
+    if (Status st = CheckParams(req, {"status", "limit"}); !st.ok()) return SendStatus(res, st);
+    VulnFindingQuery q;
+    q.device = id;
+    if (Status st = VulnStatusParam(req, &q.status); !st.ok()) return SendStatus(res, st);
+    auto device = store_.Device(id);
+    if (!device.ok()) return SendStatus(res, device.status());
+    if (!device->has_value()) return SendError(res, 404, "no device \"" + id + "\"");
+    auto limit = ParseLimit(req, kDefaultLimit);
+    if (!limit.ok()) return SendStatus(res, limit.status());
+    q.limit = *limit + 1;
+    auto rows = store_.VulnFindings(q);
+    if (!rows.ok()) return SendStatus(res, rows.status());
+    bool truncated = rows->size() > *limit;
+    Json list = Json::array();
+    for (size_t i = 0; i < rows->size() && i < *limit; ++i) list.push_back(FindingJson((*rows)[i]));
+    size_t n = list.size();
+    SendJson(res, 200, Json{{"device", id}, {"findings", std::move(list)}, {"count", n}, {"truncated", truncated}});
+  }
+
+  // The fleet's view: one entry per advisory that affects any device, with the devices and
+  // packages it affects; most devices first, then the highest score, then the id.
+  void Vulns(const httplib::Request& req, httplib::Response& res) {
+    if (Status st = CheckParams(req, {"status", "advisory", "limit"}); !st.ok()) return SendStatus(res, st);
+    VulnFindingQuery q;
+    if (Status st = VulnStatusParam(req, &q.status); !st.ok()) return SendStatus(res, st);
+    if (req.has_param("advisory")) q.advisory = req.get_param_value("advisory");
+    auto limit = ParseLimit(req, kDefaultLimit);
+    if (!limit.ok()) return SendStatus(res, limit.status());
+    auto rows = store_.VulnFindings(q);
+    if (!rows.ok()) return SendStatus(res, rows.status());
+    struct Entry {
+      std::set<std::string> devices, packages, fixed_versions;
+      const VulnFindingRow* first = nullptr;
+      bool unfixed = false;
+    };
+    std::map<std::string, Entry> by_advisory;
+    for (const VulnFindingRow& f : *rows) {
+      Entry& e = by_advisory[f.advisory];
+      if (!e.first) e.first = &f;
+      e.devices.insert(f.device);
+      e.packages.insert(f.package);
+      if (!f.fixed_version.empty()) e.fixed_versions.insert(f.fixed_version);
+      e.unfixed |= f.status == "unfixed";
+    }
+    std::vector<std::pair<const std::string*, const Entry*>> order;
+    for (const auto& [id, e] : by_advisory) order.emplace_back(&id, &e);
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+      if (a.second->devices.size() != b.second->devices.size()) {
+        return a.second->devices.size() > b.second->devices.size();
+      }
+      if (a.second->first->score != b.second->first->score) return a.second->first->score > b.second->first->score;
+      return *a.first < *b.first;
+    });
+    std::set<std::string> devices;
+    for (const VulnFindingRow& f : *rows) devices.insert(f.device);
+    Json list = Json::array();
+    for (size_t i = 0; i < order.size() && i < *limit; ++i) {
+      const auto& [id, e] = order[i];
+      list.push_back(Json{{"advisory", *id},
+                          {"severity", e->first->severity.empty() ? Json() : Json(e->first->severity)},
+                          {"score", e->first->score < 0 ? Json() : Json(e->first->score)},
+                          {"ecosystem", e->first->ecosystem},
+                          {"source", e->first->source},
+                          {"devices", e->devices.size()},
+                          {"device_ids", e->devices},
+                          {"packages", e->packages},
+                          {"fixed_versions", e->fixed_versions},
+                          {"unfixed", e->unfixed}});
+    }
+    size_t n = list.size();
+    SendJson(res, 200,
+             Json{{"advisories", std::move(list)},
+                  {"count", n},
+                  {"truncated", order.size() > *limit},
+                  {"findings", rows->size()},
+                  {"devices", devices.size()}});
   }
 
   // The name of the request's token (already checked by Authorize); "" when it cannot be read.

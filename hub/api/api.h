@@ -86,6 +86,8 @@ struct ApiHooks {
   // The clock, UTC ms since the epoch, for relative times (`since=1h`), generated versions and
   // `updated` stamps. Unset: the system clock.
   std::function<int64_t()> now_ms;
+  // The SBoM feed's counters (hub/vuln/inventory_feed.h), under "vuln" in GET /api/v1/stats.
+  std::function<nlohmann::json()> vuln_stats;
   // The analyzer (hub/analyze): its counters under "analyze" in GET /api/v1/stats; the loaded
   // rules and load errors (GET /api/v1/rules, RulesReport::ToJson); a reload of rules and
   // lists returning the new report (POST /api/v1/rules/reload). Unset: {} and 503.

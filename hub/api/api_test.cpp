@@ -241,7 +241,7 @@ TEST_F(ApiTest, EveryProtectedRouteRefusesMissingTokenWith401AndWwwAuthenticate)
     EXPECT_TRUE(reply.json.contains("error")) << reply.body;
     ++checked;
   }
-  EXPECT_EQ(checked, 14);
+  EXPECT_EQ(checked, 16);
 }
 
 TEST_F(ApiTest, WrongOrMalformedTokenIs401) {
@@ -766,6 +766,92 @@ TEST_F(AlertApiTest, RulesAreListedAndReloadNeedsAdmin) {
 }
 
 // The route table and openapi.yaml describe the same API, both ways, and the file parses.
+// Vulnerability findings of two devices, as the SBoM feed stores them.
+class VulnApiTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    ApiTest::SetUp();
+    std::vector<BatchRows> batches(2);
+    for (int i = 0; i < 2; ++i) {
+      batches[i].device = i == 0 ? "d1" : "d2";
+      batches[i].events = {Row(EventJson(batches[i].device, 1, kNow - kHour, "heartbeat", "", Json::object()))};
+    }
+    ASSERT_TRUE(store_->Ingest(batches, kNow - 1000).ok());
+    auto finding = [](const std::string& device, const std::string& package, const std::string& advisory,
+                      const std::string& status, double score) {
+      VulnFindingRow f;
+      f.device = device;
+      f.package = package;
+      f.version = "1.0-1";
+      f.source = package;
+      f.source_version = "1.0-1";
+      f.ecosystem = "Debian:12";
+      f.advisory = advisory;
+      f.status = status;
+      f.fixed_version = status == "fixed" ? "1.0-2" : "";
+      f.severity = score >= 7 ? "high" : "medium";
+      f.score = score;
+      f.matched_ms = kNow - 100;
+      return f;
+    };
+    for (const std::string device : {"d1", "d2"}) {
+      VulnUpdate u;
+      u.device = device;
+      u.replace_packages = true;
+      u.packages = {VulnPackageRow{device, "openssl", "1.0-1", "openssl", "1.0-1", "Debian:12"}};
+      u.rematched = {"openssl"};
+      u.findings = {finding(device, "openssl", "CVE-2099-0001", "fixed", 5.0)};
+      if (device == "d1") {
+        u.packages.push_back(VulnPackageRow{device, "zlib1g", "1.0-1", "zlib", "1.0-1", "Debian:12"});
+        u.rematched.push_back("zlib1g");
+        u.findings.push_back(finding(device, "zlib1g", "CVE-2099-0002", "unfixed", 9.8));
+      }
+      ASSERT_TRUE(store_->UpdateVulns(u).ok());
+    }
+  }
+};
+
+TEST_F(VulnApiTest, ADevicesFindingsWithStatusFilterAndLimit) {
+  Reply all = Get("/api/v1/devices/d1/vulnerabilities", viewer_);
+  ASSERT_EQ(all.status, 200) << all.body;
+  ASSERT_EQ(all.json["count"], 2);
+  EXPECT_EQ(all.json["findings"][0]["package"], "openssl");
+  EXPECT_EQ(all.json["findings"][0]["fixed_version"], "1.0-2");
+  EXPECT_EQ(all.json["findings"][1]["advisory"], "CVE-2099-0002");
+  EXPECT_TRUE(all.json["findings"][1]["fixed_version"].is_null());
+  EXPECT_EQ(all.json["findings"][1]["score"], 9.8);
+  Reply unfixed = Get("/api/v1/devices/d1/vulnerabilities", viewer_, {{"status", "unfixed"}});
+  ASSERT_EQ(unfixed.json["count"], 1);
+  EXPECT_EQ(unfixed.json["findings"][0]["package"], "zlib1g");
+  Reply one = Get("/api/v1/devices/d1/vulnerabilities", viewer_, {{"limit", "1"}});
+  EXPECT_EQ(one.json["count"], 1);
+  EXPECT_EQ(one.json["truncated"], true);
+  EXPECT_EQ(Get("/api/v1/devices/d2/vulnerabilities", viewer_).json["count"], 1);
+  EXPECT_EQ(Get("/api/v1/devices/nope/vulnerabilities", viewer_).status, 404);
+  Reply bad = Get("/api/v1/devices/d1/vulnerabilities", viewer_, {{"status", "open"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.json["error"].get<std::string>(), HasSubstr("status"));
+}
+
+TEST_F(VulnApiTest, TheFleetViewCountsDevicesPerAdvisoryMostFirst) {
+  Reply fleet = Get("/api/v1/vulnerabilities", viewer_);
+  ASSERT_EQ(fleet.status, 200) << fleet.body;
+  EXPECT_EQ(fleet.json["findings"], 3);
+  EXPECT_EQ(fleet.json["devices"], 2);
+  ASSERT_EQ(fleet.json["count"], 2);
+  const Json& first = fleet.json["advisories"][0];
+  EXPECT_EQ(first["advisory"], "CVE-2099-0001");  // two devices, though its score is lower
+  EXPECT_EQ(first["devices"], 2);
+  EXPECT_EQ(first["device_ids"], Json::array({"d1", "d2"}));
+  EXPECT_EQ(first["fixed_versions"], Json::array({"1.0-2"}));
+  EXPECT_EQ(first["unfixed"], false);
+  EXPECT_EQ(fleet.json["advisories"][1]["unfixed"], true);
+  Reply only = Get("/api/v1/vulnerabilities", viewer_, {{"advisory", "CVE-2099-0002"}});
+  ASSERT_EQ(only.json["count"], 1);
+  EXPECT_EQ(only.json["advisories"][0]["device_ids"], Json::array({"d1"}));
+  EXPECT_EQ(Get("/api/v1/vulnerabilities", viewer_, {{"status", "fixed"}}).json["findings"], 2);
+}
+
 TEST(OpenApi, DescribesExactlyTheRoutesTheServerRegisters) {
   YAML::Node doc;
   ASSERT_NO_THROW(doc = YAML::Load(std::string(OpenApiYaml())));

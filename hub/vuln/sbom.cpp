@@ -159,6 +159,12 @@ Result<Purl> ParsePurl(std::string_view text) {
   return p;
 }
 
+std::optional<std::string> PurlEcosystem(const Purl& purl) {
+  std::string distro = purl.Qualifier("distro");
+  if (distro.empty()) return std::nullopt;
+  return EcosystemFromDistro(purl.type == "apk" ? "alpine" : purl.namespace_, distro);
+}
+
 Result<SbomPackages> ParseCycloneDxJson(const Json& bom, std::string_view origin) {
   if (!bom.is_object()) return Status::InvalidArgument(std::string(origin) + ": an SBoM is not a JSON object");
   if (StringField(bom, "bomFormat") != "CycloneDX") {
@@ -196,11 +202,7 @@ Result<SbomPackages> ParseCycloneDxJson(const Json& bom, std::string_view origin
       out.warnings.push_back(label + ": no package name or version");
       continue;
     }
-    std::string family = purl->type == "apk" ? "alpine" : purl->namespace_;
-    std::string distro = purl->Qualifier("distro");
-    if (!distro.empty()) {
-      if (auto e = EcosystemFromDistro(family, distro)) p.ecosystem = *e;
-    }
+    if (auto e = PurlEcosystem(*purl)) p.ecosystem = *e;
     if (p.ecosystem.empty() && os) p.ecosystem = *os;
     SourceFromProperties(c, &p);
     for (const char* key : {"upstream", "source"}) {

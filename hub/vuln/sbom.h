@@ -19,6 +19,7 @@
 // not parse is a warning naming the component, and the component is skipped.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,5 +45,8 @@ struct Purl {
   std::string Qualifier(std::string_view key) const;  // "" when absent
 };
 Result<Purl> ParsePurl(std::string_view text);
+// The distribution release of a deb, apk or rpm purl's distro qualifier (advisory.h
+// EcosystemFromDistro); nullopt without one, or for one the hub does not match.
+std::optional<std::string> PurlEcosystem(const Purl& purl);
 
 }  // namespace vigil::hub::vuln
