@@ -144,11 +144,11 @@ Status ValidateBatches(std::span<const BatchRows> batches) {
   return Status::Ok();
 }
 
-Result<Json> SystemInfoData(const EventRow& event) {
+Result<Json> EventData(const EventRow& event) {
   Json j = Json::parse(event.json, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
-    return Status::InvalidArgument("device " + event.device + " seq " + std::to_string(event.seq) +
-                                   ": system_info event is not a JSON object");
+    return Status::InvalidArgument("device " + event.device + " seq " + std::to_string(event.seq) + ": " + event.type +
+                                   " event is not a JSON object");
   }
   auto it = j.find("data");
   if (it == j.end()) return Json();
@@ -166,6 +166,10 @@ void BatchTally::Add(const EventRow& event, uint64_t event_bytes) {
   bytes += event_bytes;
   if (event.type == "system_info" && (newest_system_info == nullptr || event.ts_ms > newest_system_info->ts_ms)) {
     newest_system_info = &event;
+  }
+  if (event.type == "posture" && (newest_posture == nullptr || event.ts_ms > newest_posture->ts_ms ||
+                                  (event.ts_ms == newest_posture->ts_ms && event.seq > newest_posture->seq))) {
+    newest_posture = &event;
   }
   if (event.type == "alert") alerts.push_back(&event);
 }

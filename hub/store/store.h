@@ -6,8 +6,8 @@
 //   - raw events, exactly as devices sent them, once per (device, seq);
 //   - devices: state (online, offline, silent), first and last seen, agent version, group,
 //     counters, the received sequence-number span, revoked;
-//   - typed views kept current at ingest: the latest system_info per device, and the alerts
-//     (an event of type alert is also an alert row; later, SBoM and posture);
+//   - typed views kept current at ingest: the latest system_info and the latest posture scan
+//     per device, and the alerts (an event of type alert is also an alert row);
 //   - alerts raised by the hub itself (hub/analyze), with their status (new, acknowledged,
 //     resolved), who set it, when, and a note;
 //   - vulnerability advisories, each device's packages and the findings matched for them
@@ -228,6 +228,17 @@ struct VulnFindingQuery {
   // Ordered by device, package, version, advisory.
 };
 
+// A device's newest posture scan (an event of type posture): its envelope's ts and seq, and its
+// `data` object (policy, summary, checks: schema/events.yml). The row is a copy: retention
+// deleting the event leaves it in place.
+struct PostureRow {
+  std::string device;
+  int64_t ts_ms = 0;
+  uint64_t seq = 0;
+  Json data;  // the event's data; null when the event had none
+  bool operator==(const PostureRow&) const = default;
+};
+
 struct StoreStats {
   uint64_t events = 0;      // rows in the events table
   uint64_t bytes = 0;       // the store's size on disk (SQLite: the file; PostgreSQL: the tables)
@@ -248,7 +259,8 @@ class Store {
   // last_seen, last_event, counters and the seq span, and the typed views (an event of type
   // system_info replaces the device's system_info when its ts is newer; a new event of type
   // alert adds an alert row, origin device, once per (device, seq); an alert event without
-  // rule_id, title or level fails the call).
+  // rule_id, title or level fails the call; an event of type posture replaces the device's
+  // posture row when its (ts, seq) is newer, and one that is not a JSON object fails the call).
   virtual Result<IngestResult> Ingest(std::span<const BatchRows> batches, int64_t now_ms) = 0;
 
   // Devices.
@@ -310,6 +322,11 @@ class Store {
   // Applies one device's change in one transaction (see VulnUpdate).
   virtual Status UpdateVulns(const VulnUpdate& update) = 0;
   virtual Result<std::vector<VulnFindingRow>> VulnFindings(const VulnFindingQuery& query) = 0;
+
+  // Posture.
+  // The newest posture scan of one device (`device` given; empty when it sent none) or of every
+  // device that sent one, ordered by device.
+  virtual Result<std::vector<PostureRow>> Postures(std::optional<std::string_view> device) = 0;
 };
 
 // Opens (and creates or migrates the schema of) the store a URL names:

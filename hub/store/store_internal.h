@@ -27,9 +27,9 @@ DeviceState ParseDeviceState(std::string_view name);
 // that device. InvalidArgument naming the batch otherwise.
 Status ValidateBatches(std::span<const BatchRows> batches);
 
-// The data object of a system_info event's JSON text; InvalidArgument when the text is not
-// JSON, null when the event has no `data`.
-Result<Json> SystemInfoData(const EventRow& event);
+// The data object of an event's JSON text (system_info, posture: the typed views); InvalidArgument
+// naming device, seq and type when the text is not a JSON object, null when it has no `data`.
+Result<Json> EventData(const EventRow& event);
 
 // What one batch added, summed while its rows are inserted.
 struct BatchTally {
@@ -38,6 +38,7 @@ struct BatchTally {
   uint64_t min_seq = 0;
   uint64_t max_seq = 0;
   const EventRow* newest_system_info = nullptr;  // the inserted system_info with the largest ts
+  const EventRow* newest_posture = nullptr;      // the inserted posture with the largest (ts, seq)
   std::vector<const EventRow*> alerts;           // the inserted events of type alert
 
   void Add(const EventRow& event, uint64_t event_bytes);

@@ -2,6 +2,7 @@
 // PostgreSQL (a fresh database on a server started once for the run; see testing/pg_server.h).
 #include "hub/store/store.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -371,6 +372,155 @@ TEST_P(StoreTest, SystemInfoViewKeepsTheNewestByTs) {
   EXPECT_EQ(MustDevice("dev-a").system_info, (Json{{"hostname", "newest"}, {"kernel", "6.1"}}));
   MustIngest({Batch("dev-b", {1})});
   EXPECT_TRUE(MustDevice("dev-b").system_info.is_null());
+}
+
+// A posture event's data as the agent sends it (schema/events.yml, posture), with `tag` as the
+// policy version so that tests tell scans apart.
+Json PostureData(const std::string& tag, int pass, int fail) {
+  Json checks = Json::array();
+  checks.push_back({{"id", "ssh-root-login"},
+                    {"title", "SSH refuses root logins"},
+                    {"group", "ssh"},
+                    {"severity", "high"},
+                    {"result", fail > 0 ? "fail" : "pass"},
+                    {"references", Json::array({"CIS Debian Linux 12 v1.1.0 5.1.20"})},
+                    {"evidence", "/etc/ssh/sshd_config:12: PermitRootLogin yes # caf\u00e9"},
+                    {"remediation", "Set PermitRootLogin no"}});
+  Json summary = {{"pass", pass}, {"fail", fail}, {"not_applicable", 1}, {"error", 0}};
+  if (pass + fail > 0) summary["score"] = 100.0 * pass / (pass + fail);
+  return {{"policy", {{"id", "vigil-linux-baseline"}, {"name", "Baseline"}, {"version", tag}}},
+          {"summary", summary},
+          {"duration_ms", 42},
+          {"disabled", 0},
+          {"checks", checks}};
+}
+
+std::vector<PostureRow> MustPostures(Store& store, std::optional<std::string_view> device = std::nullopt) {
+  auto rows = store.Postures(device);
+  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+  return rows.ok() ? *rows : std::vector<PostureRow>{};
+}
+
+TEST_P(StoreTest, PostureViewKeepsTheNewestScanByTsThenSeq) {
+  BatchRows b;
+  b.device = "dev-a";
+  b.events.push_back(Ev("dev-a", 1, 2000, "posture", "scan", PostureData("middle", 3, 1)));
+  b.events.push_back(Ev("dev-a", 2, 1000, "posture", "scan", PostureData("oldest", 4, 0)));
+  b.events.push_back(Ev("dev-a", 3, 2500, "process", "exec"));
+  MustIngest({b});
+  auto rows = MustPostures(*store_, "dev-a");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0], (PostureRow{"dev-a", 2000, 1, PostureData("middle", 3, 1)}));
+
+  // An older scan arriving later is ignored; so is a resent (duplicate) seq with other data.
+  BatchRows older;
+  older.device = "dev-a";
+  older.events.push_back(Ev("dev-a", 4, 1500, "posture", "scan", PostureData("stale", 1, 3)));
+  older.events.push_back(Ev("dev-a", 1, 9000, "posture", "scan", PostureData("resent", 0, 4)));
+  IngestResult r = MustIngest({older});
+  EXPECT_EQ(r.inserted, 1u);
+  EXPECT_EQ(r.duplicates, 1u);
+  EXPECT_EQ(MustPostures(*store_, "dev-a")[0].data["policy"]["version"], "middle");
+
+  // The same ts: the higher seq wins (a scan the device sent after).
+  BatchRows same_ts;
+  same_ts.device = "dev-a";
+  same_ts.events.push_back(Ev("dev-a", 5, 2000, "posture", "scan", PostureData("same-ts", 2, 2)));
+  MustIngest({same_ts});
+  EXPECT_EQ(MustPostures(*store_, "dev-a")[0].data["policy"]["version"], "same-ts");
+
+  BatchRows newer;
+  newer.device = "dev-a";
+  newer.events.push_back(Ev("dev-a", 6, 3000, "posture", "scan", PostureData("newest", 4, 0)));
+  MustIngest({newer});
+  rows = MustPostures(*store_, "dev-a");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0], (PostureRow{"dev-a", 3000, 6, PostureData("newest", 4, 0)}));
+  EXPECT_EQ(rows[0].data["summary"]["score"], 100.0);
+}
+
+TEST_P(StoreTest, PosturesListEveryDeviceThatSentOneByDevice) {
+  BatchRows c, a, b;
+  c.device = "dev-c";
+  c.events.push_back(Ev("dev-c", 1, 1000, "posture", "scan", PostureData("c", 1, 2)));
+  a.device = "dev-a";
+  a.events.push_back(Ev("dev-a", 1, 1000, "posture", "scan", PostureData("a", 2, 1)));
+  b.device = "dev-b";
+  b.events.push_back(Ev("dev-b", 1, 1000, "system_info", "", {{"hostname", "b"}}));
+  MustIngest({c, a, b});
+  auto rows = MustPostures(*store_);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].device, "dev-a");
+  EXPECT_EQ(rows[0].data, PostureData("a", 2, 1));
+  EXPECT_EQ(rows[1].device, "dev-c");
+  EXPECT_EQ(rows[1].data, PostureData("c", 1, 2));
+  EXPECT_TRUE(MustPostures(*store_, "dev-b").empty());
+  EXPECT_TRUE(MustPostures(*store_, "nobody").empty());
+  // A posture event's data is kept apart from system_info.
+  EXPECT_EQ(MustDevice("dev-b").system_info, (Json{{"hostname", "b"}}));
+  EXPECT_TRUE(MustDevice("dev-a").system_info.is_null());
+}
+
+TEST_P(StoreTest, PostureRowOutlivesItsEventAndSurvivesReopening) {
+  BatchRows b;
+  b.device = "dev-a";
+  b.events.push_back(Ev("dev-a", 1, 1000, "posture", "scan", PostureData("kept", 5, 1)));
+  b.events.push_back(Ev("dev-a", 2, 50'000, "process", "exec"));
+  MustIngest({b});
+  auto retention = store_->ApplyRetention(60'000, 30'000, 0);
+  ASSERT_TRUE(retention.ok()) << retention.status().ToString();
+  EXPECT_EQ(retention->deleted_by_age, 1u);
+  auto left = store_->Count(EventQuery{});
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(*left, 1u);
+  Reopen();
+  auto rows = MustPostures(*store_, "dev-a");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0], (PostureRow{"dev-a", 1000, 1, PostureData("kept", 5, 1)}));
+}
+
+TEST_P(StoreTest, APostureEventThatIsNotAnObjectFailsTheWholeIngest) {
+  BatchRows b;
+  b.device = "dev-a";
+  b.events.push_back(Ev("dev-a", 1, 1000, "process", "exec"));
+  EventRow bad = Ev("dev-a", 2, 2000, "posture", "scan");
+  bad.json = "[1, 2]";
+  b.events.push_back(bad);
+  auto r = store_->Ingest(std::vector<BatchRows>{b}, 1000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("seq 2: posture event"), std::string_view::npos) << r.status().ToString();
+  auto n = store_->Count(EventQuery{});
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  EXPECT_TRUE(MustPostures(*store_).empty());
+}
+
+// A store made by a hub that knew schema version 3 (no posture table) gains it on opening.
+TEST_P(StoreTest, OpeningASchemaVersion3StoreAddsThePostureTable) {
+  store_.reset();
+  if (GetParam() == Backend::kSqlite) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/hub.db").c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, "DROP TABLE posture; PRAGMA user_version=3", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  } else {
+    std::string error;
+    testing::PgServer* server = PgEnvironment::Server(&error);
+    ASSERT_NE(server, nullptr) << error;
+    const std::string db = url_.substr(url_.rfind('/') + 1);
+    Status st = server->Execute("DROP TABLE posture; UPDATE vigil_schema SET version = 3", db);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  Reopen();
+  ASSERT_TRUE(store_);
+  BatchRows b;
+  b.device = "dev-a";
+  b.events.push_back(Ev("dev-a", 1, 1000, "posture", "scan", PostureData("migrated", 1, 0)));
+  MustIngest({b});
+  auto rows = MustPostures(*store_);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].data["policy"]["version"], "migrated");
 }
 
 class SearchTest : public StoreTest {
@@ -1023,6 +1173,41 @@ TEST(SqliteStore, TheCheckpointThreadKeepsTheWalBoundedUnderNonStopIngest) {
   ASSERT_TRUE(count.ok()) << count.status().ToString();
   EXPECT_EQ(*count, kBatches * kPerBatch);
   reopened->reset();
+  std::filesystem::remove_all(dir);
+}
+
+// The same events give the same posture rows on both backends (the data compared as JSON
+// values: PostgreSQL's JSONB renders them with other spacing and key order).
+TEST(PostureView, BothBackendsKeepTheSameRows) {
+  char tmpl[] = "/tmp/vigil-store-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  std::string pg_url = NewPostgresDatabase();
+  ASSERT_FALSE(pg_url.empty());
+  std::vector<std::vector<PostureRow>> results;
+  for (const std::string& url : {"sqlite:" + dir + "/hub.db", pg_url}) {
+    auto store = OpenStore(url);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    for (int round = 0; round < 2; ++round) {  // the second round: duplicates and older scans
+      std::vector<BatchRows> batches(3);
+      for (int d = 0; d < 3; ++d) {
+        batches[d].device = "dev-" + std::to_string(d);
+        for (uint64_t s = 1; s <= 4; ++s) {
+          // Round 0: scans at seq 1 and 3; round 1: seq 1..4 again (other data) and 11..14, older.
+          for (uint64_t seq : round == 0 ? std::vector<uint64_t>{s} : std::vector<uint64_t>{s, s + 10}) {
+            int64_t ts = round == 0 ? static_cast<int64_t>(s) * 1000 : 500;
+            batches[d].events.push_back(Ev(batches[d].device, seq, ts, s % 2 ? "posture" : "process",
+                                           s % 2 ? "scan" : "exec", PostureData(std::to_string(seq), d, 3 - d)));
+          }
+        }
+      }
+      ASSERT_TRUE((*store)->Ingest(batches, 1000).ok());
+    }
+    results.push_back(MustPostures(**store));
+  }
+  ASSERT_EQ(results[0].size(), 3u);
+  EXPECT_EQ(results[0], results[1]);
+  EXPECT_EQ(results[0][2], (PostureRow{"dev-2", 3000, 3, PostureData("3", 2, 1)}));
   std::filesystem::remove_all(dir);
 }
 

@@ -143,6 +143,16 @@ CREATE TABLE vuln_findings (
 );
 CREATE INDEX vuln_findings_advisory ON vuln_findings (advisory);
 )sql",
+    // 4: posture: each device's newest posture scan (the data of its newest event of type
+    // posture), kept like system_info.
+    R"sql(
+CREATE TABLE posture (
+  device TEXT COLLATE "C" PRIMARY KEY,
+  ts     BIGINT NOT NULL,
+  seq    BIGINT NOT NULL,
+  data   JSONB NOT NULL
+);
+)sql",
 };
 
 constexpr int64_t kSchemaLockKey = 0x76696769'6c687562;  // "viglhub"
@@ -178,6 +188,15 @@ constexpr Statement kUpsertSystemInfo{
     "INSERT INTO system_info (device, ts, seq, data) VALUES ($1::text, $2::bigint, $3::bigint, $4::jsonb) "
     "ON CONFLICT (device) DO UPDATE SET ts = excluded.ts, seq = excluded.seq, data = excluded.data "
     "WHERE excluded.ts > system_info.ts"};
+constexpr Statement kUpsertPosture{
+    "vigil_upsert_posture",
+    "INSERT INTO posture (device, ts, seq, data) VALUES ($1::text, $2::bigint, $3::bigint, $4::jsonb) "
+    "ON CONFLICT (device) DO UPDATE SET ts = excluded.ts, seq = excluded.seq, data = excluded.data "
+    "WHERE excluded.ts > posture.ts OR (excluded.ts = posture.ts AND excluded.seq > posture.seq)"};
+constexpr Statement kAllPostures{"vigil_all_postures",
+                                 "SELECT device, ts, seq, data::text FROM posture ORDER BY device"};
+constexpr Statement kOnePosture{"vigil_one_posture",
+                                "SELECT device, ts, seq, data::text FROM posture WHERE device = $1::text"};
 constexpr Statement kAddDevice{"vigil_add_device",
                                "INSERT INTO devices (id, group_name, created) VALUES ($1::text, $2::text, $3::bigint) "
                                "ON CONFLICT (id) DO UPDATE SET group_name = CASE WHEN excluded.group_name <> '' "
@@ -242,7 +261,7 @@ constexpr Statement kStats{
     "vigil_stats",
     "SELECT coalesce(sum(events), 0), coalesce(sum(bytes), 0), count(*), pg_total_relation_size('events') + "
     "pg_total_relation_size('devices') + pg_total_relation_size('system_info') + pg_total_relation_size('desired') "
-    "+ pg_total_relation_size('alerts') FROM devices"};
+    "+ pg_total_relation_size('alerts') + pg_total_relation_size('posture') FROM devices"};
 
 constexpr Statement kInsertAlert{
     "vigil_insert_alert",
@@ -264,7 +283,7 @@ constexpr const Statement* kStatements[] = {
     &kInsertEvents, &kTouchDevice, &kAddCounts,   &kUpsertSystemInfo, &kAddDevice,  &kSetState,   &kSetGroup,
     &kSetRevoked,   &kMarkSilent,  &kAllDevices,  &kOneDevice,        &kGaps,       &kSetDesired, &kEffectiveDesired,
     &kAllDesired,   &kSetReported, &kOldestByAge, &kOldest,           &kTotalBytes, &kDeleteRows, &kSubtractCounts,
-    &kStats,        &kInsertAlert, &kOneAlert,    &kSetAlertStatus,
+    &kStats,        &kInsertAlert, &kOneAlert,    &kSetAlertStatus,   &kUpsertPosture, &kAllPostures, &kOnePosture,
 };
 
 std::string DumpJson(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
@@ -566,11 +585,20 @@ Result<IngestResult> PostgresStore::IngestOnce(std::span<const BatchRows> batche
     }
     if (tally.newest_system_info != nullptr) {
       const EventRow& e = *tally.newest_system_info;
-      auto data = store_internal::SystemInfoData(e);
+      auto data = store_internal::EventData(e);
       if (!data.ok()) return data.status();
       Params p;
       p.Add(std::string_view(batch.device)).Add(e.ts_ms).Add(e.seq).Add(DumpJson(*data));
       auto r = conn_->Run(kUpsertSystemInfo, p, "ingest: system_info of device " + batch.device);
+      if (!r.ok()) return r.status();
+    }
+    if (tally.newest_posture != nullptr) {
+      const EventRow& e = *tally.newest_posture;
+      auto data = store_internal::EventData(e);
+      if (!data.ok()) return data.status();
+      Params p;
+      p.Add(std::string_view(batch.device)).Add(e.ts_ms).Add(e.seq).Add(DumpJson(*data));
+      auto r = conn_->Run(kUpsertPosture, p, "ingest: posture of device " + batch.device);
       if (!r.ok()) return r.status();
     }
     for (const EventRow* e : tally.alerts) {
@@ -1217,6 +1245,21 @@ Result<std::vector<VulnFindingRow>> PostgresStore::VulnFindings(const VulnFindin
       f.score = std::strtod(PQgetvalue(res, i, 10), nullptr);
       f.matched_ms = Int(res, i, 11);
       rows.push_back(std::move(f));
+    }
+    return rows;
+  });
+}
+
+Result<std::vector<PostureRow>> PostgresStore::Postures(std::optional<std::string_view> device) {
+  std::lock_guard lock(mu_);
+  return WithReconnect([&]() -> Result<std::vector<PostureRow>> {
+    auto r = device ? conn_->Run(kOnePosture, Params().Add(*device), "posture of device " + std::string(*device))
+                    : conn_->Run(kAllPostures, Params(), "postures");
+    if (!r.ok()) return r.status();
+    std::vector<PostureRow> rows;
+    const PGresult* res = r->get();
+    for (int i = 0; i < PQntuples(res); ++i) {
+      rows.push_back(PostureRow{Text(res, i, 0), Int(res, i, 1), Uint(res, i, 2), ParseJson(PQgetvalue(res, i, 3))});
     }
     return rows;
   });

@@ -70,6 +70,7 @@ class PostgresStore final : public Store {
   Result<std::vector<VulnPackageRow>> VulnPackages(std::string_view device, std::span<const VulnKey> keys) override;
   Status UpdateVulns(const VulnUpdate& update) override;
   Result<std::vector<VulnFindingRow>> VulnFindings(const VulnFindingQuery& query) override;
+  Result<std::vector<PostureRow>> Postures(std::optional<std::string_view> device) override;
 
   // The backend process id of the current connection (for tests that break the connection).
   int BackendPid();

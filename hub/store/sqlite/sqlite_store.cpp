@@ -139,6 +139,16 @@ CREATE TABLE vuln_findings (
 );
 CREATE INDEX vuln_findings_advisory ON vuln_findings (advisory);
 )sql",
+    // 4: posture: each device's newest posture scan (the data of its newest event of type
+    // posture), kept like system_info.
+    R"sql(
+CREATE TABLE posture (
+  device TEXT    PRIMARY KEY,
+  ts     INTEGER NOT NULL,
+  seq    INTEGER NOT NULL,
+  data   TEXT    NOT NULL
+);
+)sql",
 };
 
 constexpr const char* kInsertAlert =
@@ -170,6 +180,12 @@ constexpr const char* kUpsertSystemInfo =
     "INSERT INTO system_info (device, ts, seq, data) VALUES (?1, ?2, ?3, ?4) "
     "ON CONFLICT (device) DO UPDATE SET ts = excluded.ts, seq = excluded.seq, data = excluded.data "
     "WHERE excluded.ts > system_info.ts";
+constexpr const char* kUpsertPosture =
+    "INSERT INTO posture (device, ts, seq, data) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT (device) DO UPDATE SET ts = excluded.ts, seq = excluded.seq, data = excluded.data "
+    "WHERE excluded.ts > posture.ts OR (excluded.ts = posture.ts AND excluded.seq > posture.seq)";
+constexpr const char* kAllPostures = "SELECT device, ts, seq, data FROM posture ORDER BY device";
+constexpr const char* kOnePosture = "SELECT device, ts, seq, data FROM posture WHERE device = ?1";
 constexpr const char* kAddDevice =
     "INSERT INTO devices (id, group_name, created) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (id) DO UPDATE SET group_name = CASE WHEN excluded.group_name <> '' "
@@ -540,6 +556,7 @@ Result<IngestResult> SqliteStore::Ingest(std::span<const BatchRows> batches, int
   VIGIL_STMT(touch, kTouchDevice);
   VIGIL_STMT(counts, kAddCounts);
   VIGIL_STMT(sysinfo, kUpsertSystemInfo);
+  VIGIL_STMT(posture, kUpsertPosture);
   for (const BatchRows& batch : batches) {
     BatchTally tally;
     for (const EventRow& e : batch.events) {
@@ -580,7 +597,7 @@ Result<IngestResult> SqliteStore::Ingest(std::span<const BatchRows> batches, int
     }
     if (tally.newest_system_info != nullptr) {
       const EventRow& e = *tally.newest_system_info;
-      auto data = store_internal::SystemInfoData(e);
+      auto data = store_internal::EventData(e);
       if (!data.ok()) return data.status();
       std::string text = DumpJson(*data);
       sysinfo.Bind(1, std::string_view(batch.device));
@@ -589,6 +606,18 @@ Result<IngestResult> SqliteStore::Ingest(std::span<const BatchRows> batches, int
       sysinfo.Bind(4, std::string_view(text));
       if (sysinfo.Step() != SQLITE_DONE) return Error("ingest: system_info of device " + batch.device);
       sysinfo.Reset();
+    }
+    if (tally.newest_posture != nullptr) {
+      const EventRow& e = *tally.newest_posture;
+      auto data = store_internal::EventData(e);
+      if (!data.ok()) return data.status();
+      std::string text = DumpJson(*data);
+      posture.Bind(1, std::string_view(batch.device));
+      posture.Bind(2, e.ts_ms);
+      posture.Bind(3, static_cast<int64_t>(e.seq));
+      posture.Bind(4, std::string_view(text));
+      if (posture.Step() != SQLITE_DONE) return Error("ingest: posture of device " + batch.device);
+      posture.Reset();
     }
     for (const EventRow* e : tally.alerts) {
       auto alert = AlertFromEventRow(*e);
@@ -1297,6 +1326,24 @@ Result<std::vector<VulnFindingRow>> SqliteStore::VulnFindings(const VulnFindingQ
   }
   if (rc != SQLITE_DONE) return Error("findings");
   return rows;
+}
+
+Result<std::vector<PostureRow>> SqliteStore::Postures(std::optional<std::string_view> device) {
+  std::lock_guard lock(mu_);
+  auto read = [this](Stmt& s, std::string_view what) -> Result<std::vector<PostureRow>> {
+    std::vector<PostureRow> rows;
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) rows.push_back(PostureRow{s.Text(0), s.Int(1), s.Uint(2), s.JsonAt(3)});
+    if (rc != SQLITE_DONE) return Error(what);
+    return rows;
+  };
+  if (device) {
+    VIGIL_STMT(s, kOnePosture);
+    s.Bind(1, *device);
+    return read(s, "posture of device " + std::string(*device));
+  }
+  VIGIL_STMT(s, kAllPostures);
+  return read(s, "postures");
 }
 
 #undef VIGIL_STMT

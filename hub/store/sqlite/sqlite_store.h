@@ -90,6 +90,7 @@ class SqliteStore final : public Store {
   Result<std::vector<VulnPackageRow>> VulnPackages(std::string_view device, std::span<const VulnKey> keys) override;
   Status UpdateVulns(const VulnUpdate& update) override;
   Result<std::vector<VulnFindingRow>> VulnFindings(const VulnFindingQuery& query) override;
+  Result<std::vector<PostureRow>> Postures(std::optional<std::string_view> device) override;
 
  private:
   class Stmt;
