@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "hub/api/posture_view.h"
 #include "hub/query/filter.h"
 
 namespace vigil::hub {
@@ -49,6 +50,8 @@ enum class Handler {
   kRulesReload,
   kDeviceVulns,
   kVulns,
+  kDevicePosture,
+  kPosture,
 };
 
 struct RouteDef {
@@ -75,6 +78,8 @@ constexpr RouteDef kRouteDefs[] = {
     {{"POST", "/api/v1/rules/reload", RouteAccess::kWrite}, Handler::kRulesReload},
     {{"GET", "/api/v1/devices/{id}/vulnerabilities", RouteAccess::kRead}, Handler::kDeviceVulns},
     {{"GET", "/api/v1/vulnerabilities", RouteAccess::kRead}, Handler::kVulns},
+    {{"GET", "/api/v1/devices/{id}/posture", RouteAccess::kRead}, Handler::kDevicePosture},
+    {{"GET", "/api/v1/posture", RouteAccess::kRead}, Handler::kPosture},
 };
 
 constexpr std::array<ApiRoute, std::size(kRouteDefs)> MakeRoutes() {
@@ -462,6 +467,10 @@ class ApiServer::Impl {
         return DeviceVulns(params.at(0), req, res);
       case Handler::kVulns:
         return Vulns(req, res);
+      case Handler::kDevicePosture:
+        return DevicePosture(params.at(0), req, res);
+      case Handler::kPosture:
+        return Posture(req, res);
     }
     SendError(res, 500, "unhandled route");
   }
@@ -876,6 +885,62 @@ class ApiServer::Impl {
                   {"truncated", order.size() > *limit},
                   {"findings", rows->size()},
                   {"devices", devices.size()}});
+  }
+
+  // The `severity` parameter of the posture views: the least severe recommendation or check to
+  // list (low: all, the default); returns the highest SeverityRank kept.
+  static Status MinSeverityParam(const httplib::Request& req, int* max_rank) {
+    *max_rank = SeverityRank("");
+    if (!req.has_param("severity")) return Status::Ok();
+    std::string value = req.get_param_value("severity");
+    int rank = SeverityRank(value);
+    if (rank > SeverityRank("low")) {
+      return Status::InvalidArgument("severity: expected low, medium, high or critical, got \"" + value + "\"");
+    }
+    *max_rank = rank;
+    return Status::Ok();
+  }
+
+  // One device's latest posture scan, with its failed checks and the network recommendations.
+  void DevicePosture(const std::string& id, const httplib::Request& req, httplib::Response& res) {
+    if (Status st = CheckParams(req, {"severity"}); !st.ok()) return SendStatus(res, st);
+    int max_rank = 0;
+    if (Status st = MinSeverityParam(req, &max_rank); !st.ok()) return SendStatus(res, st);
+    auto device = store_.Device(id);
+    if (!device.ok()) return SendStatus(res, device.status());
+    if (!device->has_value()) return SendError(res, 404, "no device \"" + id + "\"");
+    auto scans = store_.Postures(std::string_view(id));
+    if (!scans.ok()) return SendStatus(res, scans.status());
+    auto network = LoadNetworkEvents(store_, id);
+    if (!network.ok()) return SendStatus(res, network.status());
+    std::optional<PostureRow> scan;
+    if (!scans->empty()) scan = std::move(scans->front());
+    SendJson(res, 200, DevicePostureJson(id, scan, *network, max_rank));
+  }
+
+  // The fleet's posture: every device's latest scan, and the checks failing on most devices.
+  void Posture(const httplib::Request& req, httplib::Response& res) {
+    if (Status st = CheckParams(req, {"severity", "limit"}); !st.ok()) return SendStatus(res, st);
+    int max_rank = 0;
+    if (Status st = MinSeverityParam(req, &max_rank); !st.ok()) return SendStatus(res, st);
+    auto limit = ParseLimit(req, kDefaultLimit);
+    if (!limit.ok()) return SendStatus(res, limit.status());
+    auto scans = store_.Postures(std::nullopt);
+    if (!scans.ok()) return SendStatus(res, scans.status());
+    auto devices = store_.Devices();
+    if (!devices.ok()) return SendStatus(res, devices.status());
+    Json out = FleetPostureJson(*scans, *limit, max_rank);
+    std::set<std::string> scanned;
+    for (const PostureRow& row : *scans) scanned.insert(row.device);
+    Json unscanned_ids = Json::array();
+    size_t unscanned = 0;
+    for (const DeviceRow& d : *devices) {
+      if (scanned.count(d.id) != 0) continue;
+      if (++unscanned <= kFleetDeviceIds) unscanned_ids.push_back(d.id);
+    }
+    out["unscanned"] = unscanned;
+    out["unscanned_ids"] = std::move(unscanned_ids);
+    SendJson(res, 200, out);
   }
 
   // The name of the request's token (already checked by Authorize); "" when it cannot be read.

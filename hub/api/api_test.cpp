@@ -24,8 +24,10 @@ namespace vigil::hub {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::AnyOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 
 constexpr int64_t kNow = 1'800'000'000'000;  // the hooks' clock
@@ -241,7 +243,7 @@ TEST_F(ApiTest, EveryProtectedRouteRefusesMissingTokenWith401AndWwwAuthenticate)
     EXPECT_TRUE(reply.json.contains("error")) << reply.body;
     ++checked;
   }
-  EXPECT_EQ(checked, 16);
+  EXPECT_EQ(checked, 18);
 }
 
 TEST_F(ApiTest, WrongOrMalformedTokenIs401) {
@@ -850,6 +852,294 @@ TEST_F(VulnApiTest, TheFleetViewCountsDevicesPerAdvisoryMostFirst) {
   ASSERT_EQ(only.json["count"], 1);
   EXPECT_EQ(only.json["advisories"][0]["device_ids"], Json::array({"d1"}));
   EXPECT_EQ(Get("/api/v1/vulnerabilities", viewer_, {{"status", "fixed"}}).json["findings"], 2);
+}
+
+// Posture: d1 and d2 sent scans (d2 two, the newer kept), listening ports and a firewall
+// summary; d3 only listening ports; d4 nothing at all.
+Json Check(const std::string& id, const std::string& severity, const std::string& result,
+           const std::string& group = "ssh") {
+  Json c = {{"id", id},         {"title", "Title of " + id},
+            {"group", group},   {"severity", severity},
+            {"result", result}, {"references", Json::array({"CIS Debian Linux 12 v1.1.0 " + id})}};
+  if (result == "fail") {
+    c["evidence"] = "found in " + id;
+    c["remediation"] = "Fix " + id;
+  }
+  return c;
+}
+
+Json Scan(const std::string& version, Json checks) {
+  int pass = 0, fail = 0, na = 0;
+  for (const Json& c : checks) {
+    pass += c["result"] == "pass";
+    fail += c["result"] == "fail";
+    na += c["result"] == "not_applicable";
+  }
+  Json summary = {{"pass", pass}, {"fail", fail}, {"not_applicable", na}, {"error", 0}};
+  if (pass + fail > 0) summary["score"] = 100.0 * pass / (pass + fail);
+  return {{"policy", {{"id", "vigil-linux-baseline"}, {"name", "Baseline"}, {"version", version}}},
+          {"summary", summary},
+          {"duration_ms", 12},
+          {"disabled", 0},
+          {"checks", std::move(checks)}};
+}
+
+Json Port(const std::string& protocol, const std::string& ip, int port, Json owner = Json::object()) {
+  Json p = {{"protocol", protocol},
+            {"family", ip.find(':') != std::string::npos ? "ipv6" : "ipv4"},
+            {"local_ip", ip},
+            {"local_port", port}};
+  for (auto& [k, v] : owner.items()) p[k] = v;
+  return p;
+}
+
+Json Chain(const std::string& family, const std::string& hook, const std::string& policy, int rules) {
+  return {{"backend", "nftables"}, {"family", family}, {"table", "filter"}, {"chain", hook}, {"type", "filter"},
+          {"hook", hook},          {"priority", 0},    {"policy", policy},  {"rules", rules}};
+}
+
+// A firewall event's data: `policies` maps "family/hook" to accept or drop (absent: accept with
+// no base chain).
+Json Firewall(bool available, Json chains, const std::map<std::string, std::string>& policies) {
+  Json hp = Json::array();
+  for (const std::string family : {"ip", "ip6"}) {
+    for (const std::string hook : {"input", "forward", "output"}) {
+      auto it = policies.find(family + "/" + hook);
+      int n = 0;
+      for (const Json& c : chains) n += c["hook"] == hook && (c["family"] == family || c["family"] == "inet");
+      hp.push_back({{"family", family},
+                    {"hook", hook},
+                    {"policy", it == policies.end() ? "accept" : it->second},
+                    {"chains", n}});
+    }
+  }
+  Json backend = {{"name", "nftables"}, {"available", available}};
+  if (!available) backend["error"] = "no permission";
+  return {{"digest", std::string(64, 'a')},
+          {"backends", Json::array({backend})},
+          {"chains", chains},
+          {"hook_policies", hp},
+          {"table_count", 1},
+          {"chain_count", chains.size()},
+          {"rule_count", 0}};
+}
+
+class PostureApiTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    ApiTest::SetUp();
+    std::vector<Json> d1 = {
+        // An older snapshot (telnet open then) that the newer one replaces.
+        EventJson("d1", 1, kNow - 9 * kHour, "listening_ports", "snapshot",
+                  {{"ports", Json::array({Port("tcp", "0.0.0.0", 23)})}}),
+        EventJson("d1", 2, kNow - 5 * kHour, "listening_ports", "snapshot",
+                  {{"ports", Json::array({Port("tcp", "0.0.0.0", 22,
+                                               {{"pid", 612}, {"exe", "/usr/sbin/sshd"}, {"user", "root"}}),
+                                          Port("tcp", "127.0.0.1", 631, {{"exe", "/usr/sbin/cupsd"}}),
+                                          Port("udp", "::", 5353, {{"comm", "avahi-daemon"}})})}}),
+        EventJson("d1", 3, kNow - 4 * kHour, "listening_ports", "opened",
+                  Port("tcp", "192.168.1.10", 8080, {{"pid", 900}, {"comm", "python3"}})),
+        EventJson("d1", 4, kNow - 3 * kHour, "listening_ports", "closed", Port("udp", "::", 5353)),
+        EventJson("d1", 5, kNow - 3 * kHour, "firewall", "snapshot",
+                  Firewall(true,
+                           Json::array({Chain("inet", "input", "accept", 0), Chain("inet", "forward", "drop", 0)}),
+                           {{"ip/forward", "drop"}, {"ip6/forward", "drop"}})),
+        EventJson("d1", 6, kNow - 2 * kHour, "posture", "scan",
+                  Scan("1", {Check("ssh-root-login", "high", "fail"), Check("ssh-protocol", "medium", "pass"),
+                             Check("accounts-empty-password", "critical", "fail", "accounts"),
+                             Check("fs-module-cramfs", "low", "fail", "filesystems"),
+                             Check("svc-telnet-server", "high", "not_applicable", "services")})),
+    };
+    std::vector<Json> d2 = {
+        EventJson("d2", 1, kNow - 6 * kHour, "posture", "scan",
+                  Scan("old", {Check("ssh-root-login", "high", "pass"), Check("fs-module-cramfs", "low", "fail")})),
+        EventJson("d2", 2, kNow - kHour, "posture", "scan",
+                  Scan("2", {Check("ssh-root-login", "high", "fail"), Check("ssh-protocol", "medium", "pass"),
+                             Check("accounts-empty-password", "critical", "pass", "accounts"),
+                             Check("fs-module-cramfs", "low", "pass", "filesystems")})),
+        // Input filtered by rules (not evaluated: not reported); forward and output by nothing.
+        EventJson("d2", 3, kNow - kHour, "firewall", "snapshot",
+                  Firewall(true, Json::array({Chain("inet", "input", "accept", 5)}), {})),
+    };
+    std::vector<Json> d3 = {
+        EventJson(
+            "d3", 1, kNow - kHour, "listening_ports", "snapshot",
+            {{"ports", Json::array({Port("tcp", "::", 80, {{"exe", "/usr/sbin/lighttpd"}}), Port("udp", "::1", 53)})}}),
+        EventJson("d3", 2, kNow - kHour, "firewall", "snapshot", Firewall(false, Json::array(), {})),
+    };
+    std::vector<BatchRows> batches(3);
+    for (auto [i, events] : {std::pair{0, &d1}, std::pair{1, &d2}, std::pair{2, &d3}}) {
+      batches[i].device = (*events)[0]["device"];
+      for (const Json& j : *events) batches[i].events.push_back(Row(j));
+    }
+    auto r = store_->Ingest(batches, kNow - 1000);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_TRUE(store_->AddDevice("d4", "", kNow).ok());
+  }
+
+  static std::vector<std::string> Ids(const Json& list) {
+    std::vector<std::string> out;
+    for (const Json& item : list) out.push_back(item["id"]);
+    return out;
+  }
+};
+
+TEST_F(PostureApiTest, ADevicesScanWithFailedChecksAndNetworkRecommendationsBySeverityThenId) {
+  Reply r = Get("/api/v1/devices/d1/posture", viewer_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json["device"], "d1");
+  const Json& scan = r.json["scan"];
+  EXPECT_EQ(scan["ts"], kNow - 2 * kHour);
+  EXPECT_EQ(scan["seq"], 6);
+  EXPECT_EQ(scan["policy"]["id"], "vigil-linux-baseline");
+  EXPECT_EQ(scan["summary"]["fail"], 3);
+  EXPECT_EQ(scan["summary"]["not_applicable"], 1);
+  EXPECT_EQ(scan["score"], 25.0);
+  EXPECT_EQ(scan["checks"], 5);
+  // critical, high (firewall/input < ssh-root-login), medium, low.
+  EXPECT_THAT(Ids(r.json["recommendations"]),
+              ElementsAre("accounts-empty-password", "firewall/input", "ssh-root-login", "port/tcp/22",
+                          "firewall/output", "fs-module-cramfs", "port/tcp/8080"));
+  EXPECT_EQ(r.json["count"], 7);
+  const Json& check = r.json["recommendations"][2];
+  EXPECT_EQ(check["source"], "check");
+  EXPECT_EQ(check["title"], "Title of ssh-root-login");
+  EXPECT_EQ(check["group"], "ssh");
+  EXPECT_EQ(check["severity"], "high");
+  EXPECT_EQ(check["references"], Json::array({"CIS Debian Linux 12 v1.1.0 ssh-root-login"}));
+  EXPECT_EQ(check["evidence"], "found in ssh-root-login");
+  EXPECT_EQ(check["remediation"], "Fix ssh-root-login");
+
+  const Json& ssh = r.json["recommendations"][3];
+  EXPECT_EQ(ssh["source"], "network");
+  EXPECT_EQ(ssh["severity"], "medium");  // every address
+  EXPECT_EQ(ssh["protocol"], "tcp");
+  EXPECT_EQ(ssh["port"], 22);
+  EXPECT_EQ(ssh["addresses"], Json::array({"0.0.0.0"}));
+  EXPECT_THAT(ssh["evidence"].get<std::string>(), HasSubstr("/usr/sbin/sshd (pid 612, user root)"));
+  EXPECT_THAT(ssh["remediation"].get<std::string>(), HasSubstr("22/tcp"));
+  const Json& web = r.json["recommendations"][6];
+  EXPECT_EQ(web["severity"], "low");  // one address
+  EXPECT_EQ(web["addresses"], Json::array({"192.168.1.10"}));
+  EXPECT_THAT(web["evidence"].get<std::string>(), HasSubstr("python3 (pid 900)"));
+
+  const Json& input = r.json["recommendations"][1];
+  EXPECT_EQ(input["hook"], "input");
+  EXPECT_EQ(input["families"], Json::array({"ip", "ip6"}));
+  EXPECT_THAT(input["evidence"].get<std::string>(), HasSubstr("no rules in nftables inet filter input"));
+  EXPECT_THAT(input["remediation"].get<std::string>(), HasSubstr("policy drop"));
+  EXPECT_THAT(r.json["recommendations"][4]["evidence"].get<std::string>(), HasSubstr("no filter chain"));
+
+  // Port 23 was only in the older snapshot, 631 is loopback, 5353 closed since: none listed.
+  for (const Json& rec : r.json["recommendations"]) {
+    EXPECT_THAT(rec["id"].get<std::string>(), Not(AnyOf(HasSubstr("/23"), HasSubstr("/631"), HasSubstr("5353"))));
+  }
+  const Json& ports = r.json["network"]["listening_ports"];
+  EXPECT_EQ(ports["snapshot_seq"], 2);
+  EXPECT_EQ(ports["changes"], 2);
+  EXPECT_EQ(ports["open"], 3);
+  EXPECT_EQ(r.json["network"]["firewall"]["seq"], 5);
+}
+
+TEST_F(PostureApiTest, TheNewestScanIsShownAndRulesInAnAcceptChainAreNotReported) {
+  Reply r = Get("/api/v1/devices/d2/posture", viewer_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json["scan"]["policy"]["version"], "2");
+  EXPECT_EQ(r.json["scan"]["score"], 75.0);
+  // Input has rules (not evaluated, so not reported); nothing filters forward and output.
+  EXPECT_THAT(Ids(r.json["recommendations"]), ElementsAre("ssh-root-login", "firewall/forward", "firewall/output"));
+  EXPECT_EQ(r.json["recommendations"][1]["severity"], "medium");
+  EXPECT_TRUE(r.json["network"]["listening_ports"].is_null());
+}
+
+TEST_F(PostureApiTest, ADeviceWithoutAScanGetsNullAndItsNetworkRecommendations) {
+  Reply r = Get("/api/v1/devices/d3/posture", viewer_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(r.json["scan"].is_null());
+  // An unreadable firewall says nothing; ::1 is loopback.
+  EXPECT_THAT(Ids(r.json["recommendations"]), ElementsAre("port/tcp/80"));
+  EXPECT_EQ(r.json["recommendations"][0]["addresses"], Json::array({"::"}));
+  EXPECT_THAT(r.json["recommendations"][0]["evidence"].get<std::string>(), HasSubstr("[::]:80"));
+  Reply none = Get("/api/v1/devices/d4/posture", viewer_);
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_TRUE(none.json["scan"].is_null());
+  EXPECT_EQ(none.json["recommendations"], Json::array());
+  EXPECT_TRUE(none.json["network"]["listening_ports"].is_null());
+  EXPECT_TRUE(none.json["network"]["firewall"].is_null());
+  EXPECT_EQ(Get("/api/v1/devices/ghost/posture", viewer_).status, 404);
+}
+
+TEST_F(PostureApiTest, SeverityKeepsTheMoreSevereAndBadParametersAre400NamingThem) {
+  Reply high = Get("/api/v1/devices/d1/posture", viewer_, {{"severity", "high"}});
+  ASSERT_EQ(high.status, 200) << high.body;
+  EXPECT_THAT(Ids(high.json["recommendations"]),
+              ElementsAre("accounts-empty-password", "firewall/input", "ssh-root-login"));
+  Reply bad = Get("/api/v1/devices/d1/posture", viewer_, {{"severity", "urgent"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.json["error"].get<std::string>(), HasSubstr("severity"));
+  Reply unknown = Get("/api/v1/devices/d1/posture", viewer_, {{"limit", "5"}});
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_THAT(unknown.json["error"].get<std::string>(), HasSubstr("limit"));
+  Reply fleet_bad = Get("/api/v1/posture", viewer_, {{"severity", "none"}});
+  EXPECT_EQ(fleet_bad.status, 400);
+  EXPECT_THAT(fleet_bad.json["error"].get<std::string>(), HasSubstr("severity"));
+  Reply fleet_limit = Get("/api/v1/posture", viewer_, {{"limit", "0"}});
+  EXPECT_EQ(fleet_limit.status, 400);
+  EXPECT_THAT(fleet_limit.json["error"].get<std::string>(), HasSubstr("limit"));
+}
+
+TEST_F(PostureApiTest, TheFleetViewCountsFailingDevicesPerCheckMostFirstThenSeverity) {
+  Reply r = Get("/api/v1/posture", viewer_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(r.json["device_count"], 2);
+  const Json& d1 = r.json["devices"][0];
+  EXPECT_EQ(d1["device"], "d1");
+  EXPECT_EQ(d1["score"], 25.0);
+  EXPECT_EQ(d1["pass"], 1);
+  EXPECT_EQ(d1["fail"], 3);
+  EXPECT_EQ(d1["ts"], kNow - 2 * kHour);
+  EXPECT_EQ(r.json["devices"][1]["device"], "d2");
+  EXPECT_EQ(r.json["mean_score"], 50.0);
+  EXPECT_EQ(r.json["unscanned"], 2);
+  EXPECT_EQ(r.json["unscanned_ids"], Json::array({"d3", "d4"}));
+  // ssh-root-login fails on both; then one device each, critical before low.
+  EXPECT_THAT(Ids(r.json["checks"]), ElementsAre("ssh-root-login", "accounts-empty-password", "fs-module-cramfs"));
+  const Json& ssh = r.json["checks"][0];
+  EXPECT_EQ(ssh["failing"], 2);
+  EXPECT_EQ(ssh["passing"], 0);
+  EXPECT_EQ(ssh["device_ids"], Json::array({"d1", "d2"}));
+  EXPECT_EQ(ssh["policy"], "vigil-linux-baseline");
+  EXPECT_EQ(ssh["remediation"], "Fix ssh-root-login");
+  EXPECT_EQ(r.json["checks"][2]["passing"], 1);  // d2's newest scan passes it
+  EXPECT_EQ(r.json["failed_checks"], 3);
+
+  Reply high = Get("/api/v1/posture", viewer_, {{"severity", "critical"}});
+  EXPECT_THAT(Ids(high.json["checks"]), ElementsAre("accounts-empty-password"));
+  Reply one = Get("/api/v1/posture", viewer_, {{"limit", "1"}});
+  EXPECT_EQ(one.json["count"], 1);
+  EXPECT_EQ(one.json["truncated"], true);
+  EXPECT_EQ(one.json["failed_checks"], 3);
+}
+
+TEST_F(PostureApiTest, TheFleetViewNamesAtMostTwentyFailingDevicesPerCheck) {
+  std::vector<BatchRows> batches;
+  for (int i = 0; i < 25; ++i) {
+    BatchRows b;
+    b.device = "m" + std::to_string(100 + i);
+    b.events.push_back(Row(EventJson(b.device, 1, kNow - kHour, "posture", "scan",
+                                     Scan("1", Json::array({Check("ssh-root-login", "high", "fail")})))));
+    batches.push_back(std::move(b));
+  }
+  ASSERT_TRUE(store_->Ingest(batches, kNow).ok());
+  Reply r = Get("/api/v1/posture", viewer_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json& ssh = r.json["checks"][0];
+  EXPECT_EQ(ssh["id"], "ssh-root-login");
+  EXPECT_EQ(ssh["failing"], 27);
+  EXPECT_EQ(ssh["device_ids"].size(), 20u);
+  EXPECT_EQ(ssh["device_ids"][0], "d1");
+  EXPECT_EQ(ssh["device_ids_truncated"], true);
+  EXPECT_EQ(r.json["device_count"], 27);
 }
 
 TEST(OpenApi, DescribesExactlyTheRoutesTheServerRegisters) {
