@@ -21,7 +21,8 @@ set(VIGIL_COLLECTORS
   "local_users|VIGIL_WITH_LOCAL_USERS|local users and groups, and changes to them"
   "firewall|VIGIL_WITH_FIREWALL|nftables and iptables rulesets summarised, and changes to them"
   "files|VIGIL_WITH_FILES|changes to watched files and directories (inotify) with their new sha256"
-  "sbom|VIGIL_WITH_SBOM|installed packages (dpkg, opkg, apk, rpm) and their changes, and vigil-agent sbom (CycloneDX, SPDX)")
+  "sbom|VIGIL_WITH_SBOM|installed packages (dpkg, opkg, apk, rpm) and their changes, and vigil-agent sbom (CycloneDX, SPDX)"
+  "posture|VIGIL_WITH_POSTURE|posture checks: CIS-style policies (YAML) over files, sysctls, modules, mounts, packages, services, scanned periodically, and vigil-agent scan posture (needs VIGIL_WITH_SBOM and PCRE2)")
 foreach(entry IN LISTS VIGIL_COLLECTORS)
   string(REPLACE "|" ";" parts "${entry}")
   list(GET parts 1 opt)
@@ -36,7 +37,6 @@ option(VIGIL_WITH_EBPF "eBPF process and connection sources (CO-RE; needs clang,
 
 option(VIGIL_WITH_DETECT "Detection engine: Sigma rules and correlations over events, named lists (PCRE2); vigil-agent rules check|test" ${_vigil_default})
 
-option(VIGIL_WITH_POSTURE "Posture checks: CIS-style policies (YAML) over files, sysctls, modules, mounts, packages, services; vigil-agent scan posture (needs VIGIL_WITH_SBOM, PCRE2)" ${_vigil_default})
 if(VIGIL_WITH_POSTURE AND NOT VIGIL_WITH_SBOM)
   message(FATAL_ERROR "VIGIL_WITH_POSTURE reads the package databases with the sbom readers: configure with "
                       "-DVIGIL_WITH_SBOM=ON, or -DVIGIL_WITH_POSTURE=OFF")

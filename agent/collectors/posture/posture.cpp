@@ -1,0 +1,219 @@
+#include "agent/collectors/posture/posture.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/posture/builtin.h"
+
+namespace vigil::posture {
+namespace {
+
+constexpr std::string_view kBuiltin = "builtin:";
+
+constexpr SettingSpec kSettings[] = {
+    {.key = "policy",
+     .type = SettingType::kString,
+     .default_value = "auto",
+     .help = "The policy: auto (the BusyBox/OpenWrt profile on such systems, else the Linux baseline), "
+             "builtin:linux-baseline, builtin:openwrt-busybox, or the path of a policy file (docs/posture.md)."},
+    {.key = "interval",
+     .type = SettingType::kDuration,
+     .default_value = "6h",
+     .help = "Time between two scans.",
+     .min = 60'000,
+     .max = 7 * 86'400'000LL},
+    {.key = "first_scan_delay",
+     .type = SettingType::kDuration,
+     .default_value = "30s",
+     .help = "Time from the agent's start to the first scan, so that the scan does not add to the start's work.",
+     .min = 0,
+     .max = 86'400'000},
+    {.key = "disabled_checks",
+     .type = SettingType::kList,
+     .default_value = "",
+     .help = "Ids of checks left out of every scan (e.g. ssh-banner)."},
+    {.key = "disabled_groups",
+     .type = SettingType::kList,
+     .default_value = "",
+     .help = "Ids of policy groups whose checks are left out (e.g. pam)."},
+};
+
+std::string Cut(std::string s, size_t max) {
+  if (s.size() > max) s.resize(max);
+  return s;
+}
+
+class PostureCollector final : public Collector {
+ public:
+  PostureCollector(CollectorContext& ctx, std::unique_ptr<CommandRunner> runner)
+      : ctx_(ctx), runner_(std::move(runner)) {}
+  ~PostureCollector() override { Stop(); }
+
+  Status Start() override {
+    if (thread_.joinable()) return Status::Ok();
+    auto policy = ResolvePolicy(ctx_.config.GetString("posture.policy"), ctx_.env);
+    if (!policy.ok()) return policy.status();
+    policy_ = *policy;
+    const auto& checks = ctx_.config.GetList("posture.disabled_checks");
+    const auto& groups = ctx_.config.GetList("posture.disabled_groups");
+    std::set<std::string> off_checks(checks.begin(), checks.end()), off_groups(groups.begin(), groups.end());
+    for (const std::string& id : off_checks) {
+      if (!policy_->FindCheck(id)) spdlog::warn("posture: disabled_checks names no check of {}: {}", policy_->id, id);
+    }
+    for (const std::string& g : off_groups) {
+      bool known = std::any_of(policy_->groups.begin(), policy_->groups.end(), [&](const auto& x) { return x.id == g; });
+      if (!known) spdlog::warn("posture: disabled_groups names no group of {}: {}", policy_->id, g);
+    }
+    for (const Check& c : policy_->checks) {
+      if (off_checks.count(c.id) || off_groups.count(c.group)) {
+        ++disabled_;
+      } else {
+        only_.push_back(c.id);
+      }
+    }
+    interval_ms_ = ctx_.config.GetInt("posture.interval");
+    first_delay_ms_ = ctx_.config.GetInt("posture.first_scan_delay");
+    ctx_.stats.SetSource(policy_->id);
+    thread_ = std::thread([this] { Run(); });
+    return Status::Ok();
+  }
+
+  void Stop() override {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    int64_t wait_ms = first_delay_ms_;
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [this] { return stop_; })) {
+      lock.unlock();
+      Scan();
+      lock.lock();
+      wait_ms = interval_ms_;
+    }
+  }
+
+  void Scan() {
+    ScanTarget target;
+    target.env = &ctx_.env;
+    target.root = "/";
+    target.runner = runner_.get();
+    ScanOptions options;
+    options.only = only_;
+    if (only_.empty()) {
+      ctx_.stats.Count("scans_empty");  // every check disabled: nothing to send
+      return;
+    }
+    ScanReport report = RunScan(policy_, target, options);
+    Event e;
+    e.type = "posture";
+    e.action = "scan";
+    e.ts_ms = ctx_.env.clock().NowMs();
+    e.data = PostureEventData(report, disabled_);
+    ctx_.stats.Count("scans");
+    ctx_.stats.Count("checks_failed", report.summary.fail);
+    ctx_.stats.Count("checks_error", report.summary.error);
+    ctx_.Emit(std::move(e));
+  }
+
+  CollectorContext& ctx_;
+  std::unique_ptr<CommandRunner> runner_;
+  std::shared_ptr<const Policy> policy_;
+  std::vector<std::string> only_;
+  size_t disabled_ = 0;
+  int64_t interval_ms_ = 0, first_delay_ms_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+std::unique_ptr<Collector> Create(CollectorContext& ctx) {
+  return std::make_unique<PostureCollector>(ctx, NewPlatformCommandRunner());
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Policy>> ResolvePolicy(const std::string& spec, Env& env) {
+  std::string name, text;
+  if (spec == "auto" || spec.starts_with(kBuiltin)) {
+    std::string want = spec == "auto" ? "" : spec.substr(kBuiltin.size());
+    if (want.empty()) {
+      bool small = env.Stat("/etc/openwrt_release").ok() ||
+                   (env.Stat("/bin/busybox").ok() && !env.Stat("/var/lib/dpkg/status").ok());
+      want = small ? "openwrt-busybox" : "linux-baseline";
+    }
+    const BuiltinPolicy* b = FindBuiltinPolicy(want);
+    if (!b) {
+      std::string known;
+      for (const BuiltinPolicy& p : BuiltinPolicies()) known += (known.empty() ? "" : ", ") + std::string(p.name);
+      return Status::InvalidArgument("posture.policy: no built-in policy \"" + want + "\" (there are " + known + ")");
+    }
+    name = std::string(b->name);
+    text = std::string(b->text);
+  } else {
+    auto read = env.ReadFile(spec, kMaxPolicyBytes);
+    if (!read.ok()) return Status::InvalidArgument("posture.policy: " + spec + ": " + read.status().ToString());
+    name = spec;
+    text = std::move(*read);
+  }
+  LoadedPolicy loaded = LoadPolicy(text, name);
+  if (!loaded.ok()) {
+    std::string msg = "posture.policy: " + name + ": " + std::to_string(loaded.issues.size()) + " error(s)";
+    for (const PolicyIssue& i : loaded.issues) msg += "\n  " + i.ToString();
+    return Status::InvalidArgument(msg);
+  }
+  return loaded.policy;
+}
+
+Json PostureEventData(const ScanReport& report, size_t disabled) {
+  Json checks = Json::array();
+  for (const CheckResult& r : report.results) {
+    const Check& c = *r.check;
+    Json j = {{"id", c.id},
+              {"title", c.title},
+              {"group", c.group},
+              {"severity", std::string(SeverityName(c.severity))},
+              {"result", std::string(OutcomeName(r.outcome))}};
+    if (!c.references.empty()) j["references"] = c.references;
+    if (!r.evidence.empty()) j["evidence"] = Cut(r.evidence, kMaxCheckEvidenceBytes);
+    if (r.outcome == Outcome::kFail && !c.remediation.empty()) j["remediation"] = c.remediation;
+    checks.push_back(std::move(j));
+  }
+  Json summary = {{"pass", report.summary.pass},
+                  {"fail", report.summary.fail},
+                  {"not_applicable", report.summary.not_applicable},
+                  {"error", report.summary.error}};
+  if (auto score = report.summary.Score()) summary["score"] = *score;
+  return Json{{"policy", {{"id", report.policy->id}, {"name", report.policy->name}, {"version", report.policy->version}}},
+              {"summary", std::move(summary)},
+              {"duration_ms", report.duration_ms},
+              {"disabled", disabled},
+              {"checks", std::move(checks)}};
+}
+
+std::unique_ptr<Collector> NewPostureCollector(CollectorContext& ctx, std::unique_ptr<CommandRunner> runner) {
+  return std::make_unique<PostureCollector>(ctx, std::move(runner));
+}
+
+extern const CollectorDescriptor kDescriptor = {
+    .name = "posture",
+    .help = "The device checked against a posture policy (CIS-based baseline) at start and periodically.",
+    .default_priority = Priority::kLow,
+    .settings = kSettings,
+    .factory = &Create,
+};
+
+}  // namespace vigil::posture
