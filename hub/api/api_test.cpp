@@ -964,7 +964,8 @@ class PostureApiTest : public ApiTest {
     std::vector<Json> d3 = {
         EventJson(
             "d3", 1, kNow - kHour, "listening_ports", "snapshot",
-            {{"ports", Json::array({Port("tcp", "::", 80, {{"exe", "/usr/sbin/lighttpd"}}), Port("udp", "::1", 53)})}}),
+            {{"ports", Json::array({Port("tcp", "::", 80, {{"exe", "/usr/sbin/lighttpd"}}), Port("udp", "::1", 53)})},
+             {"ports_omitted", 4}}),
         EventJson("d3", 2, kNow - kHour, "firewall", "snapshot", Firewall(false, Json::array(), {})),
     };
     std::vector<BatchRows> batches(3);
@@ -1060,6 +1061,8 @@ TEST_F(PostureApiTest, ADeviceWithoutAScanGetsNullAndItsNetworkRecommendations) 
   EXPECT_THAT(Ids(r.json["recommendations"]), ElementsAre("port/tcp/80"));
   EXPECT_EQ(r.json["recommendations"][0]["addresses"], Json::array({"::"}));
   EXPECT_THAT(r.json["recommendations"][0]["evidence"].get<std::string>(), HasSubstr("[::]:80"));
+  EXPECT_EQ(r.json["network"]["listening_ports"]["ports_omitted"], 4);
+  EXPECT_EQ(r.json["network"]["listening_ports"]["open"], 2);
   Reply none = Get("/api/v1/devices/d4/posture", viewer_);
   ASSERT_EQ(none.status, 200) << none.body;
   EXPECT_TRUE(none.json["scan"].is_null());
@@ -1067,6 +1070,28 @@ TEST_F(PostureApiTest, ADeviceWithoutAScanGetsNullAndItsNetworkRecommendations) 
   EXPECT_TRUE(none.json["network"]["listening_ports"].is_null());
   EXPECT_TRUE(none.json["network"]["firewall"].is_null());
   EXPECT_EQ(Get("/api/v1/devices/ghost/posture", viewer_).status, 404);
+}
+
+// A firewall event lists at most 512 chains: hooks whose chains were all left out are not judged.
+TEST_F(PostureApiTest, HooksWhoseChainsWereLeftOutOfTheEventAreNotReported) {
+  Json omitted = Firewall(true, Json::array(), {});
+  for (Json& hp : omitted["hook_policies"]) hp["chains"] = 1;
+  omitted["chains_omitted"] = 600;
+  Json complete = Firewall(true, Json::array(), {});
+  std::vector<BatchRows> batches(2);
+  batches[0].device = "d5";
+  batches[0].events = {Row(EventJson("d5", 1, kNow - kHour, "firewall", "snapshot", omitted))};
+  batches[1].device = "d6";
+  batches[1].events = {Row(EventJson("d6", 1, kNow - kHour, "firewall", "snapshot", complete))};
+  ASSERT_TRUE(store_->Ingest(batches, kNow).ok());
+  Reply d5 = Get("/api/v1/devices/d5/posture", viewer_);
+  ASSERT_EQ(d5.status, 200) << d5.body;
+  EXPECT_EQ(d5.json["recommendations"], Json::array());
+  EXPECT_EQ(d5.json["network"]["firewall"]["seq"], 1);
+  Reply d6 = Get("/api/v1/devices/d6/posture", viewer_);
+  EXPECT_THAT(Ids(d6.json["recommendations"]), ElementsAre("firewall/input", "firewall/forward", "firewall/output"));
+  EXPECT_THAT(d6.json["recommendations"][0]["evidence"].get<std::string>(),
+              HasSubstr("ip input: policy accept, no filter chain; ip6 input"));
 }
 
 TEST_F(PostureApiTest, SeverityKeepsTheMoreSevereAndBadParametersAre400NamingThem) {

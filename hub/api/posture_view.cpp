@@ -252,6 +252,8 @@ void AddFirewallRecommendations(const NetworkEvents& events, std::vector<Json>& 
         names.push_back(Str(c, "backend") + " " + cf + " " + Str(c, "table") + " " + Str(c, "chain"));
       }
       if (rules > 0) continue;
+      // The event lists at most 512 chains: a hook whose chains were all left out is unknown.
+      if (names.empty() && Int(hp, "chains").value_or(0) > 0 && Int(data, "chains_omitted").value_or(0) > 0) continue;
       families.push_back(family);
       evidence.push_back(family + " " + std::string(advice.hook) + ": policy accept, " +
                          (names.empty() ? std::string("no filter chain") : "no rules in " + Join(names, ", ")));
@@ -359,6 +361,8 @@ Json DevicePostureJson(std::string_view device, const std::optional<PostureRow>&
   if (network.ports_snapshot || !network.port_changes.empty()) {
     ports = Json{{"snapshot_ts", network.ports_snapshot ? Json(network.ports_snapshot->ts_ms) : Json(nullptr)},
                  {"snapshot_seq", network.ports_snapshot ? Json(network.ports_snapshot->seq) : Json(nullptr)},
+                 {"ports_omitted",
+                  network.ports_snapshot ? Int(EventData(*network.ports_snapshot), "ports_omitted").value_or(0) : 0},
                  {"changes", network.port_changes.size()},
                  {"changes_truncated", network.port_changes_truncated},
                  {"open", OpenPorts(network).size()}};

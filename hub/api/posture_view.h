@@ -16,7 +16,8 @@
 //         while its base chains hold no rule at all (or no base chain filters it): a default-deny
 //         policy is recommended; severity high for input, medium for forward, low for output.
 //         Rules are not evaluated (the event carries counts, not rules), so an accept policy
-//         with rules is not reported; nor is anything when no firewall backend was readable.
+//         with rules is not reported; nor is anything when no firewall backend was readable, nor
+//         a hook whose chains were all left out of the event (`chains_omitted`).
 // Ordered by severity (critical, high, medium, low, then anything else), then id.
 //
 // All functions but LoadNetworkState are pure; none keeps state. Malformed data (a field of the
