@@ -1,10 +1,10 @@
 # The one entry point. Every target installs missing Debian packages first (scripts/deps.sh).
 #
 #   make          release binaries into build/bin/ (vigil-agent, vigil-hub)
-#   make test     every test, twice: in a debug build (clang) under ASan+UBSan and in a
-#                 release build (g++ -O3); integration tests on the real kernel (root); then
-#                 each fuzz target for TEST_FUZZ_SECONDS (the fuzz targets are built by the
-#                 debug build)
+#   make test     the unit tests twice, in a debug build (clang) under ASan+UBSan and in a
+#                 release build (g++ -O3); the integration tests on the real kernel (root) in
+#                 the debug build; then each fuzz target for TEST_FUZZ_SECONDS (the fuzz
+#                 targets are built by the debug build)
 #   make demo     the whole system on this machine (broker, hub, an enrolled agent), its events live
 #   make bench    benchmarks (exec storm, footprint) with their targets
 #   make minimal  the smallest agent (process collector, JSON Lines) into build/minimal/bin/
@@ -36,7 +36,7 @@ test:
 	@cd build/dev && $(CTEST)
 	@cmake --preset release-test >/dev/null
 	@cmake --build --preset release-test -j$(JOBS)
-	@echo "== tests: release build (g++)"
+	@echo "== unit tests: release build (g++)"
 	@cd build/release-test && $(CTEST)
 	@echo "== fuzz: every target for $(TEST_FUZZ_SECONDS) s"
 	@scripts/run-fuzz.sh build/dev/bin $(TEST_FUZZ_SECONDS)
