@@ -31,6 +31,10 @@
 #include "agent/sbom_cli.h"
 #endif
 
+#ifdef VIGIL_WITH_POSTURE
+#include "agent/scan_cli.h"
+#endif
+
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.0.0"
 #endif
@@ -337,6 +341,9 @@ int RunCli(int argc, char** argv) {
 #ifdef VIGIL_WITH_SBOM
   SbomCommand sbom(app);
 #endif
+#ifdef VIGIL_WITH_POSTURE
+  ScanCommand scan(app);
+#endif
 
   try {
     app.parse(argc, argv);
@@ -359,6 +366,9 @@ int RunCli(int argc, char** argv) {
 #endif
 #ifdef VIGIL_WITH_SBOM
   if (sbom.parsed()) return sbom.Run();
+#endif
+#ifdef VIGIL_WITH_POSTURE
+  if (scan.parsed()) return scan.Run();
 #endif
   if (config->parsed()) return CmdConfig(schema, print_defaults, print_reference, check, check_overrides);
   if (version->parsed()) {

@@ -14,6 +14,7 @@ void BlockAgentSignals();
 AgentSignal WaitForAgentSignal(int timeout_ms);
 
 bool StdoutIsTerminal();
+bool StderrIsTerminal();
 
 // Keeps the C library's allocator small for a long-running agent: one malloc arena instead of
 // one per thread (glibc), and freed memory returned to the kernel sooner. A no-op elsewhere.

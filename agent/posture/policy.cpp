@@ -215,7 +215,7 @@ class Loader {
   }
 
   void LoadTop(const YAML::Node& root) {
-    CheckKeys(root, "", {"policy", "requirements", "commands", "groups"});
+    Guard("", [&] { CheckKeys(root, "", {"policy", "requirements", "commands", "groups"}); });
     Guard("", [&] {
       const YAML::Node p = Need(root, "policy", "");
       if (!p.IsMap()) throw LoadError{LineOf(p), "policy", "expected a map (id, name, version, description)"};

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace vigil::posture {
@@ -183,6 +185,23 @@ TEST(PolicyLoader, MissingHeaderFieldsAreReported) {
   ASSERT_EQ(p.issues.size(), 1u);
   EXPECT_EQ(p.issues[0].field, "policy.name");
   EXPECT_EQ(p.issues[0].line, 2u);
+}
+
+// docs/posture.md: its full example loads, and every rule kind has a section.
+TEST(PolicyDocs, ExampleLoadsAndEveryKindIsDocumented) {
+  std::ifstream in(VIGIL_POSTURE_DOCS);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string doc = ss.str();
+  const size_t start = doc.find("```yaml\n");
+  ASSERT_NE(start, std::string::npos);
+  const size_t end = doc.find("```\n", start + 8);
+  LoadedPolicy p = LoadPolicy(doc.substr(start + 8, end - start - 8), "posture.md");
+  ASSERT_TRUE(p.ok()) << (p.issues.empty() ? "" : p.issues[0].ToString());
+  EXPECT_EQ(p.policy->checks.size(), 1u);
+  for (RuleKind k : {RuleKind::kFile, RuleKind::kDirectory, RuleKind::kSysctl, RuleKind::kModule, RuleKind::kMount,
+                     RuleKind::kProcess, RuleKind::kPackage, RuleKind::kService, RuleKind::kCommand})
+    EXPECT_NE(doc.find("**" + std::string(RuleKindName(k)) + "**"), std::string::npos) << RuleKindName(k);
 }
 
 TEST(Comparison, ParsesAndHolds) {

@@ -39,6 +39,7 @@ AgentSignal WaitForAgentSignal(int timeout_ms) {
 }
 
 bool StdoutIsTerminal() { return isatty(STDOUT_FILENO) == 1; }
+bool StderrIsTerminal() { return isatty(STDERR_FILENO) == 1; }
 
 void TuneAllocatorForSmallFootprint() {
 #if defined(__GLIBC__)
