@@ -888,7 +888,7 @@ class ApiServer::Impl {
   }
 
   // The `severity` parameter of the posture views: the least severe recommendation or check to
-  // list (low: all, the default); returns the highest SeverityRank kept.
+  // list (absent: every one); sets the highest SeverityRank kept.
   static Status MinSeverityParam(const httplib::Request& req, int* max_rank) {
     *max_rank = SeverityRank("");
     if (!req.has_param("severity")) return Status::Ok();
