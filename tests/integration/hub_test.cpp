@@ -579,5 +579,97 @@ TEST_F(HubSystem, AThreatIntelListUpdatedAndReloadedBySighupAppliesToTheNextConn
   EXPECT_EQ(alerts[0]["level"], "high");
 }
 
+// The installed version of a Debian package on this machine.
+std::string InstalledVersion(const std::string& package) {
+  std::string out;
+  EXPECT_TRUE(RunCommand({"/usr/bin/dpkg-query", "-W", "-f", "${Version}", package}, &out)) << package;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+// An OSV record for Debian 12 saying `package` (a source package) is fixed in a version just
+// above the installed one.
+void WriteAdvisory(const std::string& path, const std::string& id, const std::string& package,
+                   const std::string& installed) {
+  Json osv = {{"schema_version", "1.6.0"},
+              {"id", id},
+              {"modified", "2026-12-01T00:00:00Z"},
+              {"summary", "test advisory"},
+              {"affected",
+               {{{"package", {{"ecosystem", "Debian:12"}, {"name", package}}},
+                 {"ranges", {{{"type", "ECOSYSTEM"}, {"events", {{{"introduced", "0"}}, {{"fixed", installed + "+vigil1"}}}}}}}}}}};
+  std::ofstream(path) << osv.dump(2);
+}
+
+// This machine's packages and posture, end to end: the agent's sbom and posture events reach
+// the hub, whose vulnerability feed matches the packages against imported advisories (imported
+// before the inventory, and after it), and whose API shows the findings and the posture scan.
+TEST_F(HubSystem, ThisMachinesPackagesAndPostureGiveFindingsAndRecommendationsInTheApi) {
+  const std::string bash = InstalledVersion("bash");
+  const std::string coreutils = InstalledVersion("coreutils");
+  ASSERT_FALSE(bash.empty());
+  ASSERT_FALSE(coreutils.empty());
+  WriteAdvisory(dir_ + "/osv-bash.json", "VIGIL-TEST-BASH", "bash", bash);
+  std::string out;
+  ASSERT_TRUE(Hub({"vuln", "import", dir_ + "/osv-bash.json"}, &out)) << out;
+
+  const std::string device = "e2e-sbom";
+  const std::string bundle = dir_ + "/agent";
+  ASSERT_TRUE(Hub({"enroll", device, "--broker", "mqtts://localhost:" + std::to_string(broker_port_), "--out", bundle,
+                   "--install-dir", bundle}));
+  agent_ = Child::Start({VIGIL_AGENT_BIN, "run", "--config", bundle + "/agent.yml", "--set",
+                         "agent.state_dir=" + dir_ + "/agent-state", "--set", "sbom.priority=high", "--set",
+                         "posture.priority=high", "--set", "posture.first_scan_delay=0s"},
+                        dir_ + "/agent.log");
+  ASSERT_TRUE(agent_);
+  auto findings = [&](const std::string& advisory) {
+    auto r = Get("/api/v1/devices/" + device + "/vulnerabilities");
+    Json hit;
+    if (r) {
+      for (const Json& f : (*r)["findings"])
+        if (f["advisory"] == advisory) hit = f;
+    }
+    return hit;
+  };
+  Json hit;
+  ASSERT_TRUE(Eventually([&] { return !(hit = findings("VIGIL-TEST-BASH")).is_null(); }, 60s))
+      << Get("/api/v1/stats").value_or(Json()).dump() << agent_->Log();
+  EXPECT_EQ(hit["package"], "bash");
+  EXPECT_EQ(hit["version"], bash);
+  EXPECT_EQ(hit["status"], "fixed");
+  EXPECT_EQ(hit["fixed_version"], bash + "+vigil1");
+
+  // Data imported after the inventory is matched against the stored packages.
+  WriteAdvisory(dir_ + "/osv-coreutils.json", "VIGIL-TEST-COREUTILS", "coreutils", coreutils);
+  ASSERT_TRUE(Hub({"vuln", "import", dir_ + "/osv-coreutils.json"}, &out)) << out;
+  ASSERT_TRUE(Eventually([&] { return !findings("VIGIL-TEST-COREUTILS").is_null(); }, 20s));
+  auto fleet = Get("/api/v1/vulnerabilities");
+  ASSERT_TRUE(fleet);
+  EXPECT_EQ((*fleet)["devices"], 1);
+  EXPECT_GE((*fleet)["count"].get<int>(), 2);
+
+  // The posture scan the agent ran at start, with the baseline's failed checks as recommendations.
+  Json posture;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto r = Get("/api/v1/devices/" + device + "/posture");
+        if (!r || !(*r)["scan"].is_object()) return false;
+        posture = *r;
+        return true;
+      },
+      60s))
+      << agent_->Log();
+  EXPECT_EQ(posture["scan"]["policy"]["id"], "vigil-linux-baseline") << posture.dump();
+  const Json& summary = posture["scan"]["summary"];
+  EXPECT_GT(summary["pass"].get<int>() + summary["fail"].get<int>(), 50) << summary.dump();
+  size_t checks = 0;
+  for (const Json& r : posture["recommendations"]) {
+    if (r["source"] != "check") continue;
+    ++checks;
+    EXPECT_TRUE(r["remediation"].is_string() && !r["remediation"].get<std::string>().empty()) << r.dump();
+  }
+  EXPECT_EQ(checks, summary["fail"].get<size_t>()) << posture.dump();
+}
+
 }  // namespace
 }  // namespace vigil
