@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "agent/posture/sources.h"
+
 #include <algorithm>
 #include <charconv>
 #include <set>
@@ -166,6 +168,12 @@ class Loader {
   void Load(std::string_view text) {
     if (text.size() > kMaxPolicyBytes) {
       Issue(0, "", "", "the file is larger than " + std::to_string(kMaxPolicyBytes) + " bytes");
+      return;
+    }
+    if (const size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+      size_t line = 1;
+      for (size_t i = 0; i < bad; ++i) line += text[i] == '\n';
+      Issue(line, "", "", "not valid UTF-8 (byte " + std::to_string(bad) + ")");
       return;
     }
     YAML::Node root;

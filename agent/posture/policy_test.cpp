@@ -180,6 +180,13 @@ TEST(PolicyLoader, SyntaxErrorsNameTheLine) {
   EXPECT_EQ(scalar.issues[0].line, 1u);
 }
 
+TEST(PolicyLoader, RejectsTextThatIsNotUtf8) {
+  LoadedPolicy p = LoadPolicy("policy:\n  id: x\n  name: N\x98\n  version: '1'\ngroups: []\n", "t.yml");
+  ASSERT_EQ(p.issues.size(), 1u);
+  EXPECT_EQ(p.issues[0].line, 3u);
+  EXPECT_NE(p.issues[0].message.find("UTF-8"), std::string::npos);
+}
+
 TEST(PolicyLoader, MissingHeaderFieldsAreReported) {
   LoadedPolicy p = LoadPolicy("policy:\n  id: x\ngroups: []\n", "t.yml");
   ASSERT_EQ(p.issues.size(), 1u);

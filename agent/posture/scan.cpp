@@ -813,9 +813,11 @@ ScanReport RunScan(std::shared_ptr<const Policy> policy, const ScanTarget& targe
 }
 
 Json ReportToJson(const ScanReport& report, bool include_texts) {
+  // Evidence quotes files of the system, which need not be UTF-8; JSON must be.
+  const auto U = [](std::string_view s) { return ToValidUtf8(s); };
   Json j;
-  j["policy"] = {{"id", report.policy->id}, {"name", report.policy->name}, {"version", report.policy->version}};
-  j["root"] = report.root;
+  j["policy"] = {{"id", U(report.policy->id)}, {"name", U(report.policy->name)}, {"version", U(report.policy->version)}};
+  j["root"] = U(report.root);
   j["started_ms"] = report.started_ms;
   j["duration_ms"] = report.duration_ms;
   const ScanSummary& s = report.summary;
@@ -828,26 +830,28 @@ Json ReportToJson(const ScanReport& report, bool include_texts) {
   Json results = Json::array();
   for (const CheckResult& r : report.results) {
     const Check& c = *r.check;
-    Json o{{"id", c.id},
-           {"title", c.title},
-           {"group", c.group},
+    Json refs = Json::array();
+    for (const std::string& ref : c.references) refs.push_back(U(ref));
+    Json o{{"id", U(c.id)},
+           {"title", U(c.title)},
+           {"group", U(c.group)},
            {"severity", SeverityName(c.severity)},
-           {"references", c.references},
+           {"references", std::move(refs)},
            {"result", OutcomeName(r.outcome)},
-           {"evidence", r.evidence}};
+           {"evidence", U(r.evidence)}};
     Json rules = Json::array();
     for (size_t i = 0; i < r.rules.size() && i < c.rules.rules.size(); ++i) {
       const Rule& rule = c.rules.rules[i];
       rules.push_back({{"kind", RuleKindName(rule.kind)},
-                       {"target", rule.target},
+                       {"target", U(rule.target)},
                        {"line", rule.line},
                        {"result", OutcomeName(r.rules[i].outcome)},
-                       {"evidence", r.rules[i].evidence}});
+                       {"evidence", U(r.rules[i].evidence)}});
     }
     o["rules"] = std::move(rules);
     if (include_texts) {
-      o["rationale"] = c.rationale;
-      o["remediation"] = c.remediation;
+      o["rationale"] = U(c.rationale);
+      o["remediation"] = U(c.remediation);
     }
     results.push_back(std::move(o));
   }

@@ -293,6 +293,13 @@ TEST_F(ScanTest, EvidenceIsBounded) {
   EXPECT_TRUE(r.rules[0].evidence.ends_with("..."));
 }
 
+TEST_F(ScanTest, EvidenceFromNonUtf8FilesStillMakesJson) {
+  root_.Write("/etc/latin1", "caf\xE9 yes\n");
+  Run("          - file: /etc/latin1\n            matches: yes\n");
+  const std::string dumped = ReportToJson(report_).dump();  // throws on invalid UTF-8
+  EXPECT_NE(dumped.find("/etc/latin1:1: caf\xEF\xBF\xBD yes"), std::string::npos);
+}
+
 TEST_F(ScanTest, ReportJsonAndScore) {
   root_.Write("/etc/a", "yes\n");
   Run("          - file: /etc/a\n            matches: yes\n");

@@ -42,6 +42,12 @@ std::set<std::string> ParseModuleList(std::string_view text);
 // The name for each id in a passwd(5) or group(5) file (first and third fields).
 std::map<uint32_t, std::string> ParseIdNames(std::string_view text);
 
+// The offset of the first byte that is not part of a well-formed UTF-8 sequence (overlong
+// forms, surrogates and code points past U+10FFFF included), or npos when the text is valid.
+size_t FirstInvalidUtf8(std::string_view text);
+// The text with every ill-formed byte replaced by U+FFFD, so that it can go into JSON.
+std::string ToValidUtf8(std::string_view text);
+
 // Normalises a module name: '-' becomes '_' (the kernel treats them alike).
 std::string ModuleKey(std::string_view name);
 

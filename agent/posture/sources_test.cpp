@@ -48,3 +48,20 @@ TEST(PostureSources, IdNamesFirstNameWins) {
 
 }  // namespace
 }  // namespace vigil::posture
+
+namespace vigil::posture {
+namespace {
+
+TEST(PostureSources, Utf8ValidationAndRepair) {
+  EXPECT_EQ(FirstInvalidUtf8("plain \xC3\xA9t\xC3\xA9 \xF0\x9F\x94\x92"), std::string_view::npos);
+  EXPECT_EQ(FirstInvalidUtf8("ab\x98" "cd"), 2u);
+  EXPECT_EQ(FirstInvalidUtf8("\xC0\xAF"), 0u);          // overlong
+  EXPECT_EQ(FirstInvalidUtf8("x\xED\xA0\x80"), 1u);     // surrogate
+  EXPECT_EQ(FirstInvalidUtf8("\xF4\x90\x80\x80"), 0u);  // past U+10FFFF
+  EXPECT_EQ(FirstInvalidUtf8("\xE2\x82"), 0u);          // cut short
+  EXPECT_EQ(ToValidUtf8("a\x98" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(ToValidUtf8("ok"), "ok");
+}
+
+}  // namespace
+}  // namespace vigil::posture
