@@ -17,6 +17,9 @@
 #  10. vuln match   (vigil-bench-vuln-match)  2,000 packages matched against 200,000 advisories: time and
 #                                             memory, beside parsing the SBoM and a linear scan
 #      (8, 9 and 10 exist only in builds with VIGIL_BUILD_HUB; skipped, with a note, when not built)
+#  11. posture      (bench/posture.sh)         the built-in baseline scanned by vigil-agent, beside Lynis and
+#                                             OpenSCAP on the same machine: wall time and peak RSS
+#      (only when the agent has `scan posture`, VIGIL_WITH_POSTURE)
 # `make bench` builds everything first (release and minimal presets) and then runs this.
 # Needs root (the netlink proc connector, auditd, eBPF; PostgreSQL runs as the postgres user).
 # Takes about 15 minutes (10 of them the volume benchmark's busy period) plus the hub's: about 1 minute
@@ -107,6 +110,13 @@ if [ -x "$bench_dir/vigil-bench-hub-ingest" ]; then
   "$bench_dir/vigil-bench-vuln-match" --benchmark_min_time=0.5 --benchmark_color=false 2>&1 || status=1
 else
   echo "hub benchmarks: not built (VIGIL_BUILD_HUB is off in this build); skipped"
+fi
+
+echo
+if "$agent" scan posture --help >/dev/null 2>&1; then
+  "$root/bench/posture.sh" "$agent" || status=1
+else
+  echo "posture benchmark: this agent has no \`scan posture\` (VIGIL_WITH_POSTURE is off); skipped"
 fi
 
 echo
