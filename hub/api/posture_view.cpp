@@ -59,21 +59,6 @@ Json EventData(const EventRow& e) {
   return ObjectOrEmpty(j, "data");
 }
 
-Filter Equals(std::string field, std::string value) {
-  Filter f;
-  f.kind = Filter::Kind::kCompare;
-  f.field = std::move(field);
-  f.values.push_back(FilterValue::String(std::move(value)));
-  return f;
-}
-
-Filter All(std::vector<Filter> children) {
-  Filter f;
-  f.kind = Filter::Kind::kAnd;
-  f.children = std::move(children);
-  return f;
-}
-
 Result<std::vector<EventRow>> Latest(Store& store, const Filter& filter, size_t limit) {
   EventQuery query;
   VIGIL_ASSIGN_OR_RETURN(query.filter, CompileFilter(filter, store.dialect()));
@@ -307,15 +292,14 @@ int SeverityRank(std::string_view severity) {
 Result<NetworkEvents> LoadNetworkEvents(Store& store, std::string_view device) {
   NetworkEvents out;
   const std::string id(device);
-  VIGIL_ASSIGN_OR_RETURN(
-      auto snapshot,
-      Latest(store, All({Equals("device", id), Equals("type", "listening_ports"), Equals("action", "snapshot")}), 1));
+  VIGIL_ASSIGN_OR_RETURN(auto snapshot, Latest(store,
+                                               AllOf({FieldEquals("device", id), FieldEquals("type", "listening_ports"),
+                                                      FieldEquals("action", "snapshot")}),
+                                               1));
   if (!snapshot.empty()) out.ports_snapshot = std::move(snapshot.front());
 
-  Filter changed;
-  changed.kind = Filter::Kind::kOr;
-  changed.children = {Equals("action", "opened"), Equals("action", "closed")};
-  std::vector<Filter> terms = {Equals("device", id), Equals("type", "listening_ports"), std::move(changed)};
+  std::vector<Filter> terms = {FieldEquals("device", id), FieldEquals("type", "listening_ports"),
+                               AnyOf({FieldEquals("action", "opened"), FieldEquals("action", "closed")})};
   if (out.ports_snapshot) {
     Filter after;
     after.kind = Filter::Kind::kCompare;
@@ -324,7 +308,7 @@ Result<NetworkEvents> LoadNetworkEvents(Store& store, std::string_view device) {
     after.values.push_back(FilterValue::Integer(static_cast<int64_t>(out.ports_snapshot->seq)));
     terms.push_back(std::move(after));
   }
-  VIGIL_ASSIGN_OR_RETURN(out.port_changes, Latest(store, All(std::move(terms)), kMaxPortChanges + 1));
+  VIGIL_ASSIGN_OR_RETURN(out.port_changes, Latest(store, AllOf(std::move(terms)), kMaxPortChanges + 1));
   if (out.port_changes.size() > kMaxPortChanges) {
     out.port_changes_truncated = true;
     out.port_changes.resize(kMaxPortChanges);  // the newest
@@ -332,7 +316,8 @@ Result<NetworkEvents> LoadNetworkEvents(Store& store, std::string_view device) {
   std::sort(out.port_changes.begin(), out.port_changes.end(),
             [](const EventRow& a, const EventRow& b) { return a.seq < b.seq; });
 
-  VIGIL_ASSIGN_OR_RETURN(auto firewall, Latest(store, All({Equals("device", id), Equals("type", "firewall")}), 1));
+  VIGIL_ASSIGN_OR_RETURN(auto firewall,
+                         Latest(store, AllOf({FieldEquals("device", id), FieldEquals("type", "firewall")}), 1));
   if (!firewall.empty()) out.firewall = std::move(firewall.front());
   return out;
 }

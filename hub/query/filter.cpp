@@ -1382,4 +1382,26 @@ Result<int64_t> ParseTimeSpec(std::string_view spec, int64_t now_ms) {
   return Status::InvalidArgument("time " + shown + expected);
 }
 
+Filter FieldEquals(std::string field, std::string value) {
+  Filter f;
+  f.kind = Filter::Kind::kCompare;
+  f.field = std::move(field);
+  f.values.push_back(FilterValue::String(std::move(value)));
+  return f;
+}
+
+Filter AllOf(std::vector<Filter> terms) {
+  Filter f;
+  f.kind = Filter::Kind::kAnd;
+  f.children = std::move(terms);
+  return f;
+}
+
+Filter AnyOf(std::vector<Filter> terms) {
+  Filter f;
+  f.kind = Filter::Kind::kOr;
+  f.children = std::move(terms);
+  return f;
+}
+
 }  // namespace vigil::hub

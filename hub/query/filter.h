@@ -160,6 +160,12 @@ struct Filter {
   bool operator==(const Filter& o) const;
 };
 
+// Filters built in code, for the hub's own queries (values are never pasted into filter text):
+// `field = "value"`, and the conjunction or disjunction of terms (two or more).
+Filter FieldEquals(std::string field, std::string value);
+Filter AllOf(std::vector<Filter> terms);
+Filter AnyOf(std::vector<Filter> terms);
+
 // Parses and checks a filter (grammar, fields, value types, times, limits: everything but the
 // parameter count). Errors: InvalidArgument "column N: ...".
 Result<Filter> ParseFilter(std::string_view text);

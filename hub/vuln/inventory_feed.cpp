@@ -23,14 +23,6 @@ Result<std::string> StringOf(const Json& obj, const char* key) {
   return it->get<std::string>();
 }
 
-Filter Equals(std::string field, std::string value) {
-  Filter f;
-  f.kind = Filter::Kind::kCompare;
-  f.field = std::move(field);
-  f.values.push_back(FilterValue::String(std::move(value)));
-  return f;
-}
-
 // A package's identity in the stored list (vuln_packages' key): name, version.
 using ListKey = std::pair<std::string, std::string>;
 
@@ -80,10 +72,8 @@ void InventoryFeed::ProcessRows(std::vector<EventRow>& rows) {
 
 Result<std::optional<std::pair<std::vector<Package>, uint64_t>>> InventoryFeed::CompleteInventory(
     const std::string& device, const std::string& id) {
-  Filter filter;
-  filter.kind = Filter::Kind::kAnd;
-  filter.children = {Equals("device", device), Equals("type", "sbom"), Equals("action", "inventory"),
-                     Equals("inventory_id", id)};
+  Filter filter = AllOf({FieldEquals("device", device), FieldEquals("type", "sbom"), FieldEquals("action", "inventory"),
+                         FieldEquals("inventory_id", id)});
   EventQuery query;
   VIGIL_ASSIGN_OR_RETURN(query.filter, CompileFilter(filter, store_.dialect()));
   query.limit = 0;
@@ -162,12 +152,13 @@ Status InventoryFeed::ProcessDevice(const std::string& device, std::vector<Event
     Json event = Json::parse(row.json, nullptr, /*allow_exceptions=*/false);
     const Json* data = event.is_object() && event.contains("data") ? &event["data"] : nullptr;
     auto p = data ? PackageFromSbomItem(*data) : Result<Package>(Status::InvalidArgument("no data"));
-    Result<std::string> previous = row.action == "upgraded" && data ? StringOf(*data, "previous_version")
-                                                                     : Result<std::string>(std::string());
-    if (!p.ok() || !previous.ok() ||
-        (row.action != "added" && row.action != "removed" && row.action != "upgraded")) {
+    Result<std::string> previous =
+        row.action == "upgraded" && data ? StringOf(*data, "previous_version") : Result<std::string>(std::string());
+    if (!p.ok() || !previous.ok() || (row.action != "added" && row.action != "removed" && row.action != "upgraded")) {
       spdlog::warn("vuln: {} seq {}: a malformed sbom {} event: {}", device, row.seq, row.action,
-                   !p.ok() ? p.status().message() : !previous.ok() ? previous.status().message() : "unknown action");
+                   !p.ok()          ? p.status().message()
+                   : !previous.ok() ? previous.status().message()
+                                    : "unknown action");
       ++bad;
       continue;
     }
