@@ -76,7 +76,7 @@ TEST(BuiltinSchema, LoadsWithEveryTypeProducedToday) {
   for (const TypeSpec& t : s.types()) names.push_back(t.name);
   EXPECT_THAT(names, UnorderedElementsAre("process", "system_info", "heartbeat", "peripheral", "network",
                                           "listening_ports", "file", "login", "local_users", "firewall",
-                                          "sbom", "alert", "agent_stats"));
+                                          "sbom", "posture", "alert", "agent_stats"));
   ASSERT_NE(s.FindType("process"), nullptr);
   EXPECT_NE(s.FindType("process")->FindAction("exec"), nullptr);
   EXPECT_NE(s.FindType("process")->FindAction("exit"), nullptr);

@@ -50,7 +50,8 @@ TEST(SchemaIntegration, EveryEventTheAgentWritesMatchesTheSchema) {
       "priorities:\n  medium_interval: 1s\n  low_interval: 1s\n"
       "stats:\n  interval: 1s\n"
       "heartbeat:\n  interval: 1s\n"
-      "system_info:\n  interval: 1m\n");  // the shortest allowed; the first snapshot is sent at start
+      "system_info:\n  interval: 1m\n"  // the shortest allowed; the first snapshot is sent at start
+      "posture:\n  first_scan_delay: 0s\n");
   ASSERT_NE(agent, nullptr);
 
   const std::set<std::string> collectors = CompiledCollectors();
