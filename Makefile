@@ -15,7 +15,7 @@
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 FUZZ_SECONDS ?= 60
-TEST_FUZZ_SECONDS ?= 10
+TEST_FUZZ_SECONDS ?= 5
 CTEST = ctest --output-on-failure --timeout 300 -j$(JOBS)
 
 .PHONY: all deps release test fuzz demo bench minimal docs clean
