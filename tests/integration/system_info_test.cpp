@@ -89,8 +89,8 @@ TEST(HeartbeatIntegration, BeatsAtStartAndThenEveryInterval) {
       [&](const json& e) { return e.value("type", "") == "heartbeat" && e.value("seq", uint64_t{0}) > first_seq; },
       20s);
   ASSERT_TRUE(later.has_value()) << "no second heartbeat; agent log:\n" << agent->Log();
+  // Beats keep to their schedule (start + n intervals), so a late first one is followed sooner.
   EXPECT_GE((*later)["data"].value("uptime_s", 0), std::max(1, (*first)["data"].value("uptime_s", 0)));
-  EXPECT_GE((*later)["ts"].get<int64_t>() - (*first)["ts"].get<int64_t>(), 900);  // interval 1 s
 }
 
 }  // namespace
