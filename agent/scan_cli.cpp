@@ -16,7 +16,6 @@
 namespace vigil {
 namespace {
 
-constexpr std::string_view kBuiltinPrefix = "builtin:";
 
 // Cuts s to at most n display columns (bytes of UTF-8 lead characters), marking the cut.
 std::string Fit(const std::string& s, size_t n) {
@@ -88,31 +87,13 @@ bool ScanCommand::parsed() const { return posture_->parsed(); }
 int ScanCommand::Run() {
   std::unique_ptr<Env> env = NewPlatformEnv();
   // The policy: a file, or one of the built-in ones.
-  std::string text, name;
-  if (policy_.empty() || policy_.starts_with(kBuiltinPrefix)) {
-    const std::string want = policy_.empty() ? "" : policy_.substr(kBuiltinPrefix.size());
-    const posture::BuiltinPolicy* b = want.empty() ? posture::DefaultBuiltinPolicy() : posture::FindBuiltinPolicy(want);
-    if (b == nullptr) {
-      std::string names;
-      for (const posture::BuiltinPolicy& p : posture::BuiltinPolicies())
-        names += " " + std::string(p.name.substr(p.name.rfind('/') + 1));
-      std::fprintf(stderr, "scan posture: no built-in policy '%s' (there are:%s)\n", want.c_str(), names.c_str());
-      return kExitUsage;
-    }
-    text = std::string(b->text);
-    name = std::string(b->name);
-  } else {
-    Result<std::string> read = env->ReadFile(
-        policy_.starts_with('/') ? policy_ : std::filesystem::absolute(policy_).lexically_normal().string(),
-        posture::kMaxPolicyBytes + 1);
-    if (!read.ok()) {
-      std::fprintf(stderr, "scan posture: %s\n", std::string(read.status().message()).c_str());
-      return kExitUsage;
-    }
-    text = std::move(*read);
-    name = policy_;
+  Result<posture::PolicySource> source = posture::ReadPolicySource(policy_, *env);
+  if (!source.ok()) {
+    std::fprintf(stderr, "scan posture: %s\n", std::string(source.status().message()).c_str());
+    return kExitUsage;
   }
-  posture::LoadedPolicy loaded = posture::LoadPolicy(text, name);
+  const std::string& name = source->name;
+  posture::LoadedPolicy loaded = posture::LoadPolicy(source->text, name);
   if (!loaded.ok()) {
     for (const posture::PolicyIssue& i : loaded.issues) std::fprintf(stderr, "%s\n", i.ToString().c_str());
     std::fprintf(stderr, "scan posture: %s: %zu error%s, %zu checks loaded; nothing scanned\n", name.c_str(),

@@ -82,21 +82,6 @@ struct Source {
   bool truncated = false;
 };
 
-template <typename Fn>
-bool ForEachLine(std::string_view text, Fn&& fn) {
-  size_t number = 0;
-  while (!text.empty()) {
-    const size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (!fn(line, number)) return false;
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-  return true;
-}
-
 // Applies matches / not_matches / capture+compare to sources, in order.
 RuleResult MatchContent(const Rule& r, const std::vector<Source>& sources) {
   auto where = [](const Source& s, size_t line, std::string_view text) {

@@ -5,21 +5,6 @@
 namespace vigil::posture {
 namespace {
 
-// Calls fn(line, number) for every line (without its '\n').
-template <typename Fn>
-void ForEachLine(std::string_view text, Fn&& fn) {
-  size_t number = 0;
-  while (!text.empty()) {
-    const size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    fn(line, number);
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-}
-
 std::vector<std::string_view> Fields(std::string_view line) {
   std::vector<std::string_view> out;
   size_t i = 0;

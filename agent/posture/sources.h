@@ -10,9 +10,32 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace vigil::posture {
+
+// Calls fn(line, number) for every line of `text` (without its '\n' or a '\r' before it),
+// numbered from 1. An fn returning bool stops the walk by returning false; ForEachLine then
+// returns false.
+template <typename Fn>
+bool ForEachLine(std::string_view text, Fn&& fn) {
+  size_t number = 0;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if constexpr (std::is_void_v<std::invoke_result_t<Fn&, std::string_view, size_t>>) {
+      fn(line, number);
+    } else if (!fn(line, number)) {
+      return false;
+    }
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return true;
+}
 
 // One line of /proc/self/mounts (fstab(5) form: device mountpoint type options dump pass),
 // octal escapes (\040 for a space) decoded.

@@ -14,8 +14,6 @@
 namespace vigil::posture {
 namespace {
 
-constexpr std::string_view kBuiltin = "builtin:";
-
 constexpr SettingSpec kSettings[] = {
     {.key = "policy",
      .type = SettingType::kString,
@@ -147,29 +145,10 @@ std::unique_ptr<Collector> Create(CollectorContext& ctx) {
 }  // namespace
 
 Result<std::shared_ptr<const Policy>> ResolvePolicy(const std::string& spec, Env& env) {
-  std::string name, text;
-  if (spec == "auto" || spec.starts_with(kBuiltin)) {
-    std::string want = spec == "auto" ? "" : spec.substr(kBuiltin.size());
-    if (want.empty()) {
-      bool small = env.Stat("/etc/openwrt_release").ok() ||
-                   (env.Stat("/bin/busybox").ok() && !env.Stat("/var/lib/dpkg/status").ok());
-      want = small ? "openwrt-busybox" : "linux-baseline";
-    }
-    const BuiltinPolicy* b = FindBuiltinPolicy(want);
-    if (!b) {
-      std::string known;
-      for (const BuiltinPolicy& p : BuiltinPolicies()) known += (known.empty() ? "" : ", ") + std::string(p.name);
-      return Status::InvalidArgument("posture.policy: no built-in policy \"" + want + "\" (there are " + known + ")");
-    }
-    name = std::string(b->name);
-    text = std::string(b->text);
-  } else {
-    auto read = env.ReadFile(spec, kMaxPolicyBytes);
-    if (!read.ok()) return Status::InvalidArgument("posture.policy: " + spec + ": " + read.status().ToString());
-    name = spec;
-    text = std::move(*read);
-  }
-  LoadedPolicy loaded = LoadPolicy(text, name);
+  auto source = ReadPolicySource(spec, env);
+  if (!source.ok()) return Status::InvalidArgument("posture.policy: " + std::string(source.status().message()));
+  const std::string& name = source->name;
+  LoadedPolicy loaded = LoadPolicy(source->text, name);
   if (!loaded.ok()) {
     std::string msg = "posture.policy: " + name + ": " + std::to_string(loaded.issues.size()) + " error(s)";
     for (const PolicyIssue& i : loaded.issues) msg += "\n  " + i.ToString();

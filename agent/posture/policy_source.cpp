@@ -1,0 +1,34 @@
+#include <filesystem>
+
+#include "agent/posture/builtin.h"
+#include "agent/posture/policy.h"
+
+namespace vigil::posture {
+
+Result<PolicySource> ReadPolicySource(std::string_view spec, Env& env) {
+  constexpr std::string_view kBuiltin = "builtin:";
+  if (spec.empty() || spec == "auto" || spec.starts_with(kBuiltin)) {
+    std::string want = spec.starts_with(kBuiltin) ? std::string(spec.substr(kBuiltin.size())) : "";
+    if (spec == "auto") {
+      bool small = env.Stat("/etc/openwrt_release").ok() ||
+                   (env.Stat("/bin/busybox").ok() && !env.Stat("/var/lib/dpkg/status").ok());
+      want = small ? "openwrt-busybox" : "linux-baseline";
+    }
+    const BuiltinPolicy* b = want.empty() ? DefaultBuiltinPolicy() : FindBuiltinPolicy(want);
+    if (b == nullptr) {
+      std::string names;
+      for (const BuiltinPolicy& p : BuiltinPolicies()) {
+        std::string_view base = p.name.substr(p.name.rfind('/') + 1);
+        names += (names.empty() ? "" : ", ") + std::string(base.substr(0, base.rfind('.')));
+      }
+      return Status::InvalidArgument("no built-in policy '" + want + "' (there are: " + names + ")");
+    }
+    return PolicySource{std::string(b->name), std::string(b->text)};
+  }
+  std::string path(spec);
+  if (!path.starts_with('/')) path = std::filesystem::absolute(path).lexically_normal().string();
+  VIGIL_ASSIGN_OR_RETURN(std::string text, env.ReadFile(path, kMaxPolicyBytes + 1));
+  return PolicySource{std::string(spec), std::move(text)};
+}
+
+}  // namespace vigil::posture
