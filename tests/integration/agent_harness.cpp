@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -211,6 +212,17 @@ int Reap(pid_t pid) {
   int status = 0;
   EXPECT_EQ(waitpid(pid, &status, 0), pid);
   return status;
+}
+
+ShellRun Shell(const std::string& cmd) {
+  ShellRun r;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (f == nullptr) return r;
+  char buf[65536];
+  while (size_t n = fread(buf, 1, sizeof(buf), f)) r.out.append(buf, n);
+  const int status = pclose(f);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  return r;
 }
 
 bool AgentProcess::WaitForLog(const std::string& needle, std::chrono::milliseconds timeout) {

@@ -96,4 +96,13 @@ pid_t Spawn(const std::vector<std::string>& args);
 // Waits for a child started by Spawn; returns its wait status (the test fails if it cannot).
 int Reap(pid_t pid);
 
+// A command line run through the shell (popen): its exit code (128 when it did not exit
+// normally, -1 when it could not start) and its standard output (stderr as the command line
+// redirects it, else the test's log).
+struct ShellRun {
+  int exit_code = -1;
+  std::string out;
+};
+ShellRun Shell(const std::string& cmd);
+
 }  // namespace vigil::testing

@@ -23,22 +23,8 @@ namespace {
 using nlohmann::json;
 using testing::TempDir;
 
-struct ShellRun {
-  int exit_code = -1;
-  std::string out;
-};
-
-// Runs a command line through popen; stdout only, stderr as the command redirects it.
-ShellRun Shell(const std::string& cmd) {
-  ShellRun r;
-  FILE* f = popen(cmd.c_str(), "r");
-  if (f == nullptr) return r;
-  char buf[65536];
-  while (size_t n = fread(buf, 1, sizeof(buf), f)) r.out.append(buf, n);
-  const int status = pclose(f);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  return r;
-}
+using testing::Shell;
+using testing::ShellRun;
 
 void Write(const std::string& path, const std::string& text, mode_t mode = 0644) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());

@@ -30,22 +30,8 @@ using testing::AgentProcess;
 using testing::TempDir;
 using namespace std::chrono_literals;
 
-struct ShellRun {
-  int exit_code = -1;
-  std::string out;
-};
-
-// Runs a shell command line; stdout only (stderr goes to the test's log).
-ShellRun Shell(const std::string& cmd) {
-  ShellRun r;
-  FILE* f = popen(cmd.c_str(), "r");
-  if (f == nullptr) return r;
-  char buf[65536];
-  while (size_t n = fread(buf, 1, sizeof(buf), f)) r.out.append(buf, n);
-  const int status = pclose(f);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  return r;
-}
+using testing::Shell;
+using testing::ShellRun;
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
