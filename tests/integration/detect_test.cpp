@@ -1,14 +1,18 @@
 // Detection on the real thing (root needed), with the agent's built-in rules: a password brute
-// force with sshpass against a real sshd, a program copied to /tmp/xmrig and run with a miner's
-// command line connecting to a listener on port 3333, a connection to an address of a
-// threat-intel list, and a rule file with an error. Every event the agent writes, alerts
-// included, is checked against the schema.
+// force with sshpass against a real sshd, and over telnet against BusyBox telnetd and login; a
+// program copied to /tmp/xmrig and run with a miner's command line connecting to a listener on
+// port 3333; a connection to a host name that a test DNS server on loopback gave for a
+// mining pool; a connection to an address of a threat-intel list, and a rule file with an
+// error. Every event the agent writes, alerts included, is checked against the schema.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <poll.h>
 
 #include <cerrno>
 #include <chrono>
@@ -17,6 +21,7 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -30,6 +35,7 @@ namespace {
 
 using nlohmann::json;
 using testing::AgentProcess;
+using testing::FreeLoopbackPort;
 using testing::Reap;
 using testing::Spawn;
 using testing::StopAndValidate;
@@ -37,6 +43,7 @@ using testing::Sshd;
 using testing::SshLogin;
 using testing::TempDir;
 using testing::TestUser;
+using testing::WaitForListener;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -175,6 +182,229 @@ TEST(DetectIntegration, AConnectionToAThreatIntelAddressRaisesTheBotnetAlert) {
   EXPECT_EQ(data["level"], "high");
   ASSERT_TRUE(data["events"].is_array() && !data["events"].empty()) << data.dump();
   EXPECT_NE(data["events"][0].dump().find("127.0.0.77"), std::string::npos) << data["events"][0].dump();
+  StopAndValidate(*agent);
+}
+
+// --- Telnet against BusyBox telnetd and login ------------------------------------------------
+
+// A telnet client: refuses every option the server asks for, answers the login prompts.
+class TelnetClient {
+ public:
+  explicit TelnetClient(uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~TelnetClient() {
+    if (fd_ >= 0) close(fd_);
+  }
+  bool connected() const { return fd_ >= 0; }
+
+  // Reads until `text` has been received (option negotiation answered and left out).
+  bool WaitFor(const std::string& text, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (screen_.find(text) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+      char buf[1024];
+      const ssize_t n = read(fd_, buf, sizeof buf);
+      if (n <= 0) return false;
+      Take(std::string(buf, static_cast<size_t>(n)));
+    }
+    screen_.erase(0, screen_.find(text) + text.size());
+    return true;
+  }
+  void SendLine(const std::string& line) {
+    const std::string out = line + "\r\n";
+    ASSERT_EQ(write(fd_, out.data(), out.size()), static_cast<ssize_t>(out.size()));
+  }
+
+ private:
+  static constexpr unsigned char kIac = 255, kWill = 251, kWont = 252, kDo = 253, kDont = 254;
+  void Take(const std::string& bytes) {
+    in_ += bytes;
+    std::string reply;
+    size_t i = 0;
+    while (i < in_.size()) {
+      const auto c = static_cast<unsigned char>(in_[i]);
+      if (c != kIac) {
+        screen_ += in_[i++];
+        continue;
+      }
+      if (i + 2 >= in_.size()) break;  // the rest of the command is still to come
+      const auto cmd = static_cast<unsigned char>(in_[i + 1]);
+      if (cmd == kDo || cmd == kWill) reply += {static_cast<char>(kIac), static_cast<char>(cmd == kDo ? kWont : kDont), in_[i + 2]};
+      i += (cmd >= kWill && cmd <= kDont) ? 3 : 2;
+    }
+    in_.erase(0, i);
+    if (!reply.empty()) ASSERT_EQ(write(fd_, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+  }
+  int fd_ = -1;
+  std::string in_;
+  std::string screen_;
+};
+
+// Whether a syslog daemon listens on /dev/log (else the agent may bind it).
+bool DevLogIsLive() {
+  const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strcpy(a.sun_path, "/dev/log");
+  const bool live = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return live;
+}
+
+TEST(DetectIntegration, ATelnetBruteForceAgainstBusyBoxRaisesTheAlertForItsSourceAddress) {
+  const std::string busybox = "/bin/busybox";
+  ASSERT_EQ(testing::Shell(busybox + " telnetd --help 2>&1 | grep -q 'Handle incoming telnet'").exit_code, 0)
+      << busybox << " has no telnetd applet: install busybox-static";
+  TempDir dir("/tmp/vigil-detect-it-");
+  fs::create_symlink(busybox, dir / "login");  // telnetd runs BusyBox login by this name
+  // BusyBox login logs through syslog(3) to /dev/log; its telnet peer is in telnetd's utmp
+  // record. The agent binds /dev/log, unless a syslog daemon has it: then telnetd runs in a
+  // mount namespace of its own where /dev/log is the agent's socket.
+  const bool private_dev_log = DevLogIsLive();
+  const std::string syslog_socket = private_dev_log ? dir / "log.sock" : "/dev/log";
+  auto agent = AgentProcess::Start("network:\n  include_loopback: true\nlogin:\n  auth_log: \"\"\n  utmp: /var/run/utmp\n"
+                                   "  wtmp: \"\"\n  btmp: \"\"\n  journal: \"off\"\n  syslog_socket: \"" +
+                                   syslog_socket + "\"\n");
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(agent->WaitForLog("collector login: started", kWait)) << agent->Log();
+  ASSERT_TRUE(agent->WaitForLog("detect: ", kWait)) << agent->Log();
+
+  const uint16_t port = FreeLoopbackPort();
+  const std::string telnetd = busybox + " telnetd -F -b 127.0.0.1:" + std::to_string(port) + " -l " + (dir / "login");
+  const pid_t pid = private_dev_log ? Spawn({"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh",
+                                             "-c", "mount --bind " + syslog_socket + " /dev/log && exec " + telnetd})
+                                    : Spawn({"/bin/sh", "-c", "exec " + telnetd});
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(WaitForListener(port, kWait)) << "BusyBox telnetd did not listen on port " << port;
+
+  // Two sessions at once, three wrong passwords each (BusyBox login pauses 3 s after each):
+  // six failures from 127.0.0.1, the threshold is five.
+  auto guess = [&](int session) {
+    TelnetClient c(port);
+    ASSERT_TRUE(c.connected());
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(c.WaitFor("login: ", kWait)) << "session " << session << " try " << i;
+      c.SendLine("admin");
+      ASSERT_TRUE(c.WaitFor("Password: ", kWait));
+      c.SendLine("wrong-" + std::to_string(session) + "-" + std::to_string(i));
+      ASSERT_TRUE(c.WaitFor("Login incorrect", kWait));
+    }
+  };
+  std::thread second(guess, 2);
+  guess(1);
+  second.join();
+  auto alert = agent->WaitFor([](const json& e) { return IsAlert(e, "telnet_brute_force"); }, kWait);
+  kill(pid, SIGTERM);
+  Reap(pid);
+  ASSERT_TRUE(alert.has_value()) << "agent log:\n" << agent->Log();
+  const json& data = (*alert)["data"];
+  EXPECT_EQ(data["level"], "high");
+  EXPECT_EQ(data["group"].value("source_ip", ""), "127.0.0.1") << data.dump();
+  EXPECT_GE(data.value("value", 0), 5);
+  // Each failure is BusyBox login's own line, with the peer telnetd wrote to utmp.
+  int failures = 0;
+  for (const json& e : agent->Events())
+    if (e.value("type", "") == "login" && e["data"].value("service", "") == "login" &&
+        e["data"].value("result", "") == "failed") {
+      failures += e.value("count", 1);
+      EXPECT_EQ(e["data"].value("source_ip", ""), "127.0.0.1") << e.dump();
+      EXPECT_EQ(e["data"].value("source", ""), "syslog") << e.dump();
+    }
+  EXPECT_EQ(failures, 6);
+  StopAndValidate(*agent);
+}
+
+// --- A mining pool by its host name -----------------------------------------------------------
+
+std::string U16(int v) { return {static_cast<char>(v >> 8), static_cast<char>(v & 0xff)}; }
+
+// A UDP socket bound to ip:port (0: any free port); -1 after failing the test.
+int UdpSocket(const std::string& ip, uint16_t port) {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ADD_FAILURE() << "cannot bind UDP " << ip << ":" << port << ": " << strerror(errno);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TEST(DetectIntegration, AConnectionToAMiningPoolByItsHostNameRaisesTheAlert) {
+  // The test's DNS server on 127.0.0.79:53 answers xmr-eu1.nanopool.org with 127.0.0.78, where
+  // the test's pool listens.
+  Listener pool("127.0.0.78", 0);
+  ASSERT_TRUE(pool.error().empty()) << pool.error();
+  TempDir dir("/tmp/vigil-detect-it-");
+  auto agent = StartAgent(dir / "auth.log", "stats:\n  interval: 1s\n");
+  ASSERT_NE(agent, nullptr);
+  const int server = UdpSocket("127.0.0.79", 53);
+  const int client = UdpSocket("127.0.0.1", 0);
+  ASSERT_GE(server, 0);
+  ASSERT_GE(client, 0);
+
+  // The query, as a resolver sends it: id, RD, one question (A, IN).
+  const std::string qname = std::string("\x07xmr-eu1\x08nanopool\x03org", 21) + '\0';
+  const std::string query = U16(0x4242) + U16(0x0100) + U16(1) + U16(0) + U16(0) + U16(0) + qname + U16(1) + U16(1);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(53);
+  inet_pton(AF_INET, "127.0.0.79", &to.sin_addr);
+  ASSERT_EQ(sendto(client, query.data(), query.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+            static_cast<ssize_t>(query.size()));
+  char buf[512];
+  sockaddr_in from{};
+  socklen_t from_len = sizeof from;
+  const ssize_t got = recvfrom(server, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+  ASSERT_EQ(got, static_cast<ssize_t>(query.size()));
+  // The answer: the query with QR, RA and one A record (a pointer to the question's name).
+  std::string answer = query;
+  answer.replace(2, 2, U16(0x8180));
+  answer.replace(6, 2, U16(1));
+  answer += std::string("\xc0\x0c", 2) + U16(1) + U16(1) + U16(0) + U16(300) + U16(4) + std::string("\x7f\x00\x00\x4e", 4);
+  ASSERT_EQ(sendto(server, answer.data(), answer.size(), 0, reinterpret_cast<sockaddr*>(&from), from_len),
+            static_cast<ssize_t>(answer.size()));
+  ASSERT_GT(recv(client, buf, sizeof buf, 0), 0);
+  close(server);
+  close(client);
+  // The agent has read the answer (its network counters say so) before the program connects.
+  auto learnt = agent->WaitFor(
+      [](const json& e) {
+        if (e.value("type", "") != "agent_stats") return false;
+        for (const json& c : e["data"].value("collectors", json::array()))
+          if (c.value("collector", "") == "network" && c.value("counters", json::object()).value("dns_answers", 0) > 0)
+            return true;
+        return false;
+      },
+      kWait);
+  ASSERT_TRUE(learnt.has_value()) << "the agent did not count the DNS answer; agent log:\n" << agent->Log();
+
+  const pid_t pid = Spawn({VIGIL_TEST_CONNECTOR, "--connect", "127.0.0.78:" + std::to_string(pool.port())});
+  ASSERT_GT(pid, 0);
+  auto alert = agent->WaitFor([](const json& e) { return IsAlert(e, "miner_pool_domain_connection"); }, kWait);
+  kill(pid, SIGTERM);
+  Reap(pid);
+  ASSERT_TRUE(alert.has_value()) << "agent log:\n" << agent->Log();
+  const json& data = (*alert)["data"];
+  EXPECT_EQ(data["level"], "high");
+  ASSERT_TRUE(data["events"].is_array() && !data["events"].empty()) << data.dump();
+  const json connection = json::parse(data["events"][0].get<std::string>(), nullptr, false);  // the event's JSON line
+  EXPECT_EQ(connection["data"].value("remote_host", ""), "xmr-eu1.nanopool.org") << data["events"][0];
+  EXPECT_EQ(connection["data"].value("remote_ip", ""), "127.0.0.78");
   StopAndValidate(*agent);
 }
 

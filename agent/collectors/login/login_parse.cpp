@@ -470,7 +470,7 @@ void SetUserAndReason(string_view s, Login* l) {
 
 ParsedMessage ParseLogin(string_view m) {
   string_view rest = m;
-  // BusyBox: one line after the third failed try.
+  // BusyBox: one line per failed try (1.32 and later; older versions log only the third).
   if (Consume(rest, "invalid password for '")) {
     size_t q = rest.find('\'');
     if (q == kNpos) return NotUnderstood();
@@ -479,7 +479,6 @@ ParsedMessage ParseLogin(string_view m) {
     rest.remove_prefix(q + 1);
     if (!rest.empty() && !ParseQuotedOnFrom(rest, &l)) return NotUnderstood();
     l.method = "password";
-    l.count = 3;
     return Event(std::move(l));
   }
   // BusyBox: success, logged for root only.
@@ -916,10 +915,14 @@ Result<UtmpRecord> ParseUtmpRecord(std::string_view b) {
   return r;
 }
 
-std::string UtmpSourceIp(const UtmpRecord& r, std::string* host) {
+std::string UtmpSourceIp(const UtmpRecord& r, std::string* host, int32_t* port) {
   host->clear();
   std::string ip = NormalizeIp(r.host);
   if (!ip.empty()) return ip;
+  if (Login with_port; SetHostPort(r.host, &with_port) && !with_port.source_ip.empty()) {
+    if (port) *port = with_port.source_port;
+    return with_port.source_ip;
+  }
   if (!r.host.empty()) *host = r.host;
   bool v6 = false, any = false;
   for (size_t i = 0; i < 16; ++i) {

@@ -104,7 +104,7 @@ struct Login {
   std::string command;      // sudo
   int64_t pid = -1;
   // Attempts this message stands for: N for `message repeated N times`, the number of
-  // incorrect sudo passwords, 3 for BusyBox login's one failure line (it logs after the third).
+  // incorrect sudo passwords.
   uint64_t count = 1;
 };
 
@@ -165,9 +165,11 @@ struct UtmpRecord {
 // negative pid or microseconds outside 0-999999.
 Result<UtmpRecord> ParseUtmpRecord(std::string_view bytes);
 
-// The remote address of a record: ut_host when it is an address, else ut_addr_v6 when not
-// zero; "" otherwise. *host gets ut_host when it is a name instead.
-std::string UtmpSourceIp(const UtmpRecord& r, std::string* host);
+// The remote address of a record: ut_host when it is an address, or an address and port as
+// BusyBox telnetd writes it ("192.0.2.7:40112", "[2001:db8::1]:40112"; *port gets the port
+// when given), else ut_addr_v6 when not zero; "" otherwise. *host gets ut_host when it is a
+// name instead.
+std::string UtmpSourceIp(const UtmpRecord& r, std::string* host, int32_t* port = nullptr);
 
 // --- Text helpers ----------------------------------------------------------------------------
 

@@ -273,7 +273,9 @@ TEST(LoginRepeat, MessageRepeatedCountsN) {
   EXPECT_EQ(l.user, "root");
   EXPECT_EQ(l.source_port, 42393);
   // Repeats of a line that stands for several attempts multiply.
-  l = Expect("login", "message repeated 2 times: [ invalid password for 'admin' on 'ttyS0']");
+  l = Expect("sudo",
+             "message repeated 2 times: [ eve : 3 incorrect password attempts ; TTY=pts/1 ; PWD=/tmp ; USER=root ; "
+             "COMMAND=/bin/sh]");
   EXPECT_EQ(l.count, 6u);
 }
 
@@ -354,11 +356,11 @@ TEST(LoginDropbear, MalformedLines) {
 
 // --- login ---
 
-TEST(LoginLogin, BusyBoxLogsOneLineForThreeFailures) {
+TEST(LoginLogin, BusyBoxLogsOneLinePerFailure) {
   Login l = Expect("login", "invalid password for 'root' on 'pts/0' from '192.0.2.7'", 700);
   EXPECT_EQ(l.service, Service::kLogin);
   EXPECT_EQ(l.action, Action::kFailure);
-  EXPECT_EQ(l.count, 3u);
+  EXPECT_EQ(l.count, 1u);
   EXPECT_EQ(l.user, "root");
   EXPECT_EQ(l.tty, "pts/0");
   EXPECT_EQ(l.source_ip, "192.0.2.7");
@@ -581,6 +583,24 @@ TEST(LoginUtmp, FullFieldsWithoutTerminatorAndAddresses) {
   r = ParseUtmpRecord(Record(kUtUserProcess, 1, "pts/1", "bob", "", 5, v6));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(UtmpSourceIp(*r, &host), "2001:db8::1");
+}
+
+TEST(LoginUtmp, BusyBoxTelnetdsAddressAndPort) {
+  std::string host;
+  int32_t port = -1;
+  auto r = ParseUtmpRecord(Record(kUtLoginProcess, 7, "pts/0", "LOGIN", "[::ffff:127.0.0.1]:52570", 5));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(UtmpSourceIp(*r, &host, &port), "127.0.0.1");
+  EXPECT_EQ(port, 52570);
+  EXPECT_EQ(host, "");
+  r = ParseUtmpRecord(Record(kUtLoginProcess, 7, "pts/0", "LOGIN", "192.0.2.1:23", 5));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(UtmpSourceIp(*r, &host, &port), "192.0.2.1");
+  EXPECT_EQ(port, 23);
+  r = ParseUtmpRecord(Record(kUtLoginProcess, 7, "pts/0", "LOGIN", "[2001:db8::2]:99999", 5));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(UtmpSourceIp(*r, &host, &port), "") << "no such port";
+  EXPECT_EQ(host, "[2001:db8::2]:99999");
 }
 
 TEST(LoginUtmp, CleansHostileText) {

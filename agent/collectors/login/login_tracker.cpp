@@ -24,6 +24,9 @@ std::string LogSessionKey(const Login& l) {
   return "";
 }
 
+// login_peers_ is keyed by the pid of login.
+std::string LoginPeerKey(int64_t pid) { return "pid " + std::to_string(pid); }
+
 // A login of a utmp-format record, as Login.
 Login FromRecord(const UtmpRecord& r, Action action, Outcome outcome) {
   Login l;
@@ -65,6 +68,11 @@ bool LoginTracker::SessionTable::Take(const std::string& key, Session* out) {
   return true;
 }
 
+const LoginTracker::Session* LoginTracker::SessionTable::Find(const std::string& key) const {
+  auto it = map_.find(key);
+  return it == map_.end() ? nullptr : &it->second.first;
+}
+
 void LoginTracker::SessionTable::Clear() {
   map_.clear();
   order_.clear();
@@ -75,7 +83,8 @@ LoginTracker::LoginTracker(CollectorStats& stats, Emit emit, TrackerOptions opti
       emit_(std::move(emit)),
       options_(options),
       tty_sessions_(options.session_entries),
-      log_sessions_(options.session_entries) {}
+      log_sessions_(options.session_entries),
+      login_peers_(options.session_entries) {}
 
 bool LoginTracker::AuthLogInUse() const { return (in_use_ & kAuthLogBits) != 0; }
 
@@ -122,6 +131,16 @@ void LoginTracker::Remember(SessionTable& table, const std::string& key, Session
   if (table.Put(key, std::move(s))) stats_.Count("session_table_evictions");
 }
 
+void LoginTracker::RememberLoginPeer(const UtmpRecord& r, int64_t now_ms) {
+  if (r.type != kUtLoginProcess || r.pid <= 0) return;
+  Session s;
+  s.tty = r.line;
+  s.source_ip = UtmpSourceIp(r, &s.source_host, &s.source_port);
+  if (s.source_ip.empty()) return;
+  s.start_ms = RecordMs(r, now_ms);
+  Remember(login_peers_, LoginPeerKey(r.pid), std::move(s));
+}
+
 void LoginTracker::HandleMessage(LoginOrigin origin, std::string_view program, int64_t pid, std::string_view message,
                                  int64_t ts_ms) {
   uint64_t repeats = 0;
@@ -149,6 +168,13 @@ void LoginTracker::HandleMessage(LoginOrigin origin, std::string_view program, i
       return;
   }
   Login& l = p.login;
+  if (l.service == Service::kLogin && l.source_ip.empty() && l.source_host.empty() && l.pid >= 0) {
+    if (const Session* peer = login_peers_.Find(LoginPeerKey(l.pid))) {
+      l.source_ip = peer->source_ip;
+      l.source_port = peer->source_port;
+      if (l.tty.empty()) l.tty = peer->tty;
+    }
+  }
   // The message the event stands for: the inner one of "message repeated N times: [ ... ]".
   std::string_view shown = message;
   if (shown.rfind("message repeated ", 0) == 0) {
@@ -190,6 +216,7 @@ void LoginTracker::HandleRecord(LoginOrigin origin, std::string_view bytes, int6
     return;
   }
   const UtmpRecord& r = *rec;
+  if (origin == LoginOrigin::kWtmp) RememberLoginPeer(r, now_ms);
   if (origin == LoginOrigin::kBtmp) {
     if (r.type != kUtLoginProcess && r.type != kUtUserProcess) return;
     if (AuthLogInUse()) {
@@ -250,6 +277,12 @@ void LoginTracker::HandleUtmp(std::string_view content, bool initial, int64_t no
   const size_t slots = content.size() / kUtmpRecordSize;
   if (content.size() % kUtmpRecordSize != 0) stats_.Count("records_malformed");
   const bool report = !initial && SessionFile() == LoginOrigin::kUtmp;
+  for (size_t i = 0; i < slots; ++i) {
+    std::string_view now = content.substr(i * kUtmpRecordSize, kUtmpRecordSize);
+    if (i < utmp_.size() / kUtmpRecordSize && now == std::string_view(utmp_).substr(i * kUtmpRecordSize, kUtmpRecordSize))
+      continue;
+    if (auto r = ParseUtmpRecord(now); r.ok()) RememberLoginPeer(*r, now_ms);
+  }
   if (!initial && SessionFile() != LoginOrigin::kUtmp) {
     // wtmp keeps the table of sessions; utmp only gave the sessions open at start.
     utmp_.assign(content.substr(0, slots * kUtmpRecordSize));

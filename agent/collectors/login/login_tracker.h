@@ -9,11 +9,15 @@
 //     session), or utmp when wtmp is not in use (changes of its slots); btmp reports failures.
 //
 // A message that stands for N attempts (rsyslog's `message repeated N times`, sysklogd's
-// `last message repeated N times` after it, sudo's `N incorrect password attempts`, BusyBox
-// login's one line after three) gives N identical
+// `last message repeated N times` after it, sudo's `N incorrect password attempts`) gives N
+// identical
 // events, at most `max_repeat` (the rest counted as dropped `repeat_limit`); failures carry an
 // aggregation key, so the aggregator may merge them into one event whose `count` is N, while
 // the detection upstream of it sees N.
+//
+// BusyBox telnetd runs login without the peer's address (no -h), so login's lines name none;
+// telnetd's LOGIN_PROCESS record for the session (utmp, wtmp) does, with login's pid. A line
+// of login (pid P) without an address takes the address of the record of pid P, when seen.
 //
 // Logouts carry the user, tty and remote address of their session (from the table of
 // sessions, keyed by tty for utmp records and by service and pid for log lines) and the
@@ -73,6 +77,8 @@ class LoginTracker {
     bool Put(const std::string& key, Session s);
     // Removes and returns the entry; false when absent.
     bool Take(const std::string& key, Session* out);
+    // The entry, left in place; null when absent.
+    const Session* Find(const std::string& key) const;
     void Clear();
 
    private:
@@ -92,6 +98,7 @@ class LoginTracker {
   void UtmpLogout(const UtmpRecord& r, LoginOrigin origin, int64_t now_ms, bool report);
   void EmitLogin(const Login& l, LoginOrigin origin, int64_t ts_ms, std::string_view message, int64_t duration_ms);
   void Remember(SessionTable& table, const std::string& key, Session s);
+  void RememberLoginPeer(const UtmpRecord& r, int64_t now_ms);
 
   CollectorStats& stats_;
   Emit emit_;
@@ -99,6 +106,9 @@ class LoginTracker {
   uint32_t in_use_ = 0;
   SessionTable tty_sessions_;  // from utmp and wtmp records, by tty
   SessionTable log_sessions_;  // from log lines, by service and pid (or address and port)
+  // The peers of telnet sessions by the pid of their login: the LOGIN_PROCESS records that
+  // BusyBox telnetd writes to utmp and wtmp before it runs login without the peer's address.
+  SessionTable login_peers_;
   std::string utmp_;           // the last utmp content seen
   // The login of the last line read, for sysklogd's "last message repeated N times".
   std::optional<Login> last_login_;

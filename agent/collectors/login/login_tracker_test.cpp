@@ -316,5 +316,46 @@ TEST_F(LoginTrackerTest, SudoAndSuFieldsAndCounts) {
   EXPECT_EQ(events_[3].data["result"], "denied");
 }
 
+// BusyBox telnetd writes a LOGIN_PROCESS record with the peer (address:port) and runs login
+// without it; login's lines take the address from the record of their pid.
+TEST_F(LoginTrackerTest, BusyBoxLoginLinesTakeThePeerFromTelnetdsUtmpRecordOfTheirPid) {
+  for (uint32_t in_use : {kAuth | kUtmp, kAuth | kUtmp | kWtmp}) {
+    events_.clear();
+    Tracker(in_use);
+    const std::string boot = Record(2, 0, "~", "reboot", "", 100);
+    LoginInput initial = Input(LoginOrigin::kUtmp, boot);
+    initial.initial = true;
+    tracker_->Handle(initial, kNow);
+    const std::string v4 = Record(kUtLoginProcess, 7710, "pts/0", "LOGIN", "203.0.113.9:52570", 200);
+    const std::string v6 = Record(kUtLoginProcess, 7711, "pts/1", "LOGIN", "[::ffff:198.51.100.4]:40112", 201);
+    tracker_->Handle(Input(LoginOrigin::kUtmp, boot + v4 + v6), kNow);
+    Line("Dec  7 01:30:29 gw login[7710]: invalid password for 'root' on 'pts/0'");
+    Line("Dec  7 01:30:30 gw login[7711]: invalid password for 'admin' on 'pts/1'");
+    Line("Dec  7 01:30:31 gw login[7712]: invalid password for 'root' on 'pts/2'");  // no record
+    ASSERT_EQ(events_.size(), 3u) << "one failure per line";
+    EXPECT_EQ(events_[0].data.value("source_ip", ""), "203.0.113.9");
+    EXPECT_EQ(events_[0].data.value("source_port", 0), 52570);
+    EXPECT_EQ(events_[1].data.value("source_ip", ""), "198.51.100.4");
+    EXPECT_EQ(events_[1].data.value("source_port", 0), 40112);
+    EXPECT_EQ(events_[1].data.value("tty", ""), "pts/1");
+    EXPECT_FALSE(events_[2].data.contains("source_ip")) << events_[2].data.dump();
+  }
+}
+
+TEST_F(LoginTrackerTest, TelnetdsWtmpRecordNamesThePeerToo) {
+  Tracker(kAuth | kWtmp);
+  tracker_->Handle(Input(LoginOrigin::kWtmp, Record(kUtLoginProcess, 900, "pts/3", "LOGIN", "192.0.2.44:2323", 5)),
+                   kNow);
+  EXPECT_TRUE(events_.empty()) << "LOGIN_PROCESS is no login";
+  Line("Dec  7 01:30:29 gw login[900]: invalid password for 'root' on 'pts/3'");
+  ASSERT_EQ(events_.size(), 1u);
+  EXPECT_EQ(events_[0].data.value("source_ip", ""), "192.0.2.44");
+  // Another program's line with the same pid takes nothing.
+  events_.clear();
+  Line("Dec  7 01:30:29 gw sshd[900]: Failed password for root from 192.0.2.50 port 1 ssh2");
+  ASSERT_EQ(events_.size(), 1u);
+  EXPECT_EQ(events_[0].data.value("source_ip", ""), "192.0.2.50");
+}
+
 }  // namespace
 }  // namespace vigil::login

@@ -12,10 +12,12 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/collectors/common/passwd.h"
+#include "agent/collectors/network/dns_names.h"
 #include "agent/collectors/network/raw_sockets.h"
 #include "agent/collectors/network/sock_diag_source.h"
 #include "agent/collectors/network/tracker.h"
 #include "agent/core/config_tables.h"
+#include "agent/platform/dns_responses.h"
 #include "agent/platform/ebpf.h"
 #include "agent/platform/raw_socket_table.h"
 #include "agent/platform/socket_table.h"
@@ -42,6 +44,12 @@ constexpr SettingSpec kSettings[] = {
      "Ring buffer the eBPF programs write into (rounded up to a power of two); records beyond it are dropped and "
      "counted",
      4096, 64 * kMiB},
+    {"host_names", SettingType::kBool, "true",
+     "Name the peer of a connection (remote_host) by the host name a program on this device resolved to its "
+     "address: DNS answers received over UDP are read from a packet socket filtered in the kernel to source port "
+     "53 (answers over TCP, TLS or HTTPS are not seen); a name is kept for an hour after its last answer"},
+    {"host_name_entries", SettingType::kInt, "1024",
+     "Addresses whose host name is remembered; when full the least recently answered is forgotten", 16, 1 << 20},
     {"raw_socket_interval", SettingType::kDuration, "10s",
      "How often raw IP and packet sockets are listed (raw_socket events, each socket once), whichever source "
      "reports connections; 0 disables the listing",
@@ -49,6 +57,7 @@ constexpr SettingSpec kSettings[] = {
 };
 
 constexpr int kReadTimeoutMs = 500;
+constexpr int64_t kHostNameMaxAgeMs = 3'600'000;
 
 size_t RoundUpToPowerOfTwo(size_t v) {
   size_t p = 4096;
@@ -65,7 +74,8 @@ class NetworkCollector final : public Collector {
         raw_interval_ms_(ctx.config.GetInt("network.raw_socket_interval")),
         proc_root_(proc_root),
         users_(ctx.env, ctx.stats),
-        tracker_(ctx.env, ctx.stats, users_, MakeOptions(ctx, proc_root),
+        host_names_(static_cast<size_t>(ctx.config.GetInt("network.host_name_entries")), kHostNameMaxAgeMs),
+        tracker_(ctx.env, ctx.stats, users_, MakeOptions(ctx, proc_root, &host_names_),
                  [this](Event&& e) { EmitEvent(std::move(e)); },
                  ctx.observed() ? ConnectionTracker::Sink([this](Event&& e) { ctx_.Observe(std::move(e)); })
                                 : ConnectionTracker::Sink()) {}
@@ -115,6 +125,17 @@ class NetworkCollector final : public Collector {
         ctx_.stats.Count("raw_socket_unavailable");
       }
     }
+    if (!fixed_source_ && ctx_.config.GetBool("network.host_names") && !dns_) {
+      // Not fatal either: connections are reported without remote_host.
+      auto dns = OpenDnsResponseSource();
+      if (dns.ok()) {
+        dns_ = std::move(*dns);
+        dns_thread_ = std::thread([this] { ReadDnsAnswers(); });
+      } else {
+        spdlog::warn("network: peers will not be named (remote_host): {}", dns.status().ToString());
+        ctx_.stats.Count("dns_unavailable");
+      }
+    }
     thread_ = std::thread([this] { Run(); });
     return Status::Ok();
   }
@@ -125,11 +146,14 @@ class NetworkCollector final : public Collector {
       std::lock_guard lock(mu_);
       if (source_) source_->Interrupt();
     }
+    if (dns_) dns_->Interrupt();
     if (thread_.joinable()) thread_.join();
+    if (dns_thread_.joinable()) dns_thread_.join();
   }
 
  private:
-  static TrackerOptions MakeOptions(const CollectorContext& ctx, const std::string& proc_root) {
+  static TrackerOptions MakeOptions(const CollectorContext& ctx, const std::string& proc_root,
+                                    const DnsNames* host_names) {
     TrackerOptions o;
     const int p = static_cast<int>(ctx.priority);
     o.interval_ms = p < kPriorityCount ? PriorityIntervals(ctx.config)[static_cast<size_t>(p)] : 0;
@@ -137,6 +161,7 @@ class NetworkCollector final : public Collector {
     o.table_entries = static_cast<size_t>(ctx.config.GetInt("network.table_entries"));
     o.include_loopback = ctx.config.GetBool("network.include_loopback");
     o.proc_root = proc_root;
+    o.host_names = host_names;
     return o;
   }
 
@@ -164,6 +189,31 @@ class NetworkCollector final : public Collector {
       spdlog::debug("network: listing raw sockets: {}", st.ToString());
     }
     for (Event& e : raw_events_) ctx_.Emit(std::move(e));
+  }
+
+  // The DNS answers' thread: every address answered is learnt with the name asked.
+  void ReadDnsAnswers() {
+    std::vector<std::string> messages;
+    while (!stop_.load(std::memory_order_relaxed)) {
+      messages.clear();
+      uint64_t malformed = 0;
+      if (Status st = dns_->Read(kReadTimeoutMs, &messages, &malformed); !st.ok()) {
+        spdlog::error("network: reading DNS answers stopped, peers are no longer named: {}", st.ToString());
+        ctx_.stats.Count("dns_errors");
+        return;
+      }
+      if (malformed > 0) ctx_.stats.Count("dns_malformed", malformed);
+      const int64_t now = ctx_.env.clock().MonotonicMs();
+      for (const std::string& m : messages) {
+        auto answer = ParseDnsAnswer(m);
+        if (!answer.ok()) {
+          ctx_.stats.Count("dns_malformed");
+          continue;
+        }
+        ctx_.stats.Count("dns_answers");
+        host_names_.Learn(*answer, now);
+      }
+    }
   }
 
   // An aggregate of n connections is n collected events of which n - 1 were merged.
@@ -233,6 +283,7 @@ class NetworkCollector final : public Collector {
   const int64_t raw_interval_ms_;
   const std::string proc_root_;
   common::UserNames users_;
+  DnsNames host_names_;  // before tracker_, which looks names up in it
   ConnectionTracker tracker_;
   std::unique_ptr<RawSocketWatcher> raw_;  // null when raw_socket_interval is 0 or unavailable
   std::vector<Event> raw_events_;
@@ -243,6 +294,8 @@ class NetworkCollector final : public Collector {
   std::unique_ptr<ConnectionSource> source_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  std::unique_ptr<DnsResponseSource> dns_;  // null when host_names is off or unavailable
+  std::thread dns_thread_;
 };
 
 std::unique_ptr<Collector> Create(CollectorContext& ctx) { return std::make_unique<NetworkCollector>(ctx, "/proc"); }

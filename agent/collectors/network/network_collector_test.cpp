@@ -32,7 +32,7 @@ TEST(NetworkDescriptor, DeclaresItsSettingsWithValidDefaults) {
     EXPECT_TRUE(v.ok()) << spec.key << ": " << v.status().ToString();
   }
   EXPECT_EQ(keys, (std::set<std::string>{"mode", "poll_interval", "include_loopback", "table_entries", "ebpf_buffer",
-                                         "raw_socket_interval"}));
+                                         "host_names", "host_name_entries", "raw_socket_interval"}));
 }
 
 ConnectionRecord Connect(uint64_t id, uint16_t remote_port = 443) {

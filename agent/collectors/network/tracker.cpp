@@ -124,6 +124,10 @@ Json ConnectionTracker::BaseData(const Owner& owner, const ConnectionRecord& r, 
   if (with_remote) {
     d["remote_ip"] = FormatSocketAddress(r.family, r.remote.addr);
     d["remote_port"] = r.remote.port;
+    if (options_.host_names) {
+      std::string host = options_.host_names->Lookup(r.family, r.remote.addr, env_.clock().MonotonicMs());
+      if (!host.empty()) d["remote_host"] = std::move(host);
+    }
   }
   return d;
 }

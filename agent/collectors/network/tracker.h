@@ -41,6 +41,7 @@
 #include <unordered_map>
 
 #include "agent/collectors/common/passwd.h"
+#include "agent/collectors/network/dns_names.h"
 #include "agent/core/event.h"
 #include "agent/core/stats.h"
 #include "agent/platform/connection_source.h"
@@ -54,6 +55,7 @@ struct TrackerOptions {
   size_t table_entries = 4096;     // open connections remembered
   bool include_loopback = true;    // false: connections to or from 127/8, ::1 (and listens on them) are skipped
   std::string proc_root = "/proc";
+  const DnsNames* host_names = nullptr;  // names for remote addresses (remote_host); null: none
 };
 
 class ConnectionTracker {
