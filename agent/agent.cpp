@@ -3,11 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/core/config_tables.h"
+#include "agent/platform/signals.h"
 #ifdef VIGIL_WITH_DETECT
 #include "agent/detect_stage.h"
 #endif
 
 namespace vigil {
+namespace {
+
+constexpr int64_t kReturnFreeMemoryEveryMs = 60'000;
+
+}  // namespace
 
 struct Agent::Running {
   Config config;
@@ -93,8 +99,17 @@ Status Agent::StartRunning(const Config& config) {
   r->pipeline->AddStatsTask(config.GetInt("stats.interval"), stats_priority.value_or(Priority::kLow));
 
   Running* raw = r.get();
-  r->thread = std::thread([raw] {
-    while (!raw->stop.load(std::memory_order_acquire)) raw->pipeline->RunOnce(100);
+  r->thread = std::thread([raw, this] {
+    // What starting the collectors allocated and freed goes back at once, later scans' leftovers
+    // within a minute (platform/signals.h).
+    int64_t next_trim_ms = env_.clock().MonotonicMs();
+    while (!raw->stop.load(std::memory_order_acquire)) {
+      raw->pipeline->RunOnce(100);
+      if (env_.clock().MonotonicMs() >= next_trim_ms) {
+        ReturnFreeMemory();
+        next_trim_ms = env_.clock().MonotonicMs() + kReturnFreeMemoryEveryMs;
+      }
+    }
   });
   running_ = std::move(r);
   return Status::Ok();

@@ -20,4 +20,11 @@ bool StderrIsTerminal();
 // one per thread (glibc), and freed memory returned to the kernel sooner. A no-op elsewhere.
 void TuneAllocatorForSmallFootprint();
 
+// Gives the kernel back the free pages the allocator still holds anywhere in the heap (glibc's
+// malloc_trim; a no-op elsewhere: musl returns them by itself). Freed memory below the top
+// of the heap otherwise stays resident: starting the collectors (libbpf parsing the kernel's
+// BTF for each eBPF program, package databases read) leaves megabytes of it. Cheap enough to
+// run every minute.
+void ReturnFreeMemory();
+
 }  // namespace vigil

@@ -8,20 +8,16 @@
 // answers. The kernel attaches the filter before the socket starts receiving only once
 // bound, so the socket is opened with protocol 0, filtered, then bound to ETH_P_ALL.
 //
-// Read polls the socket and an eventfd (Interrupt writes it), then drains the socket without
+// Read polls the socket and a Waker (Interrupt wakes it), then drains the socket without
 // blocking, at most kMaxPerRead packets per call.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <array>
-#include <atomic>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -29,6 +25,7 @@
 
 #include "agent/platform/dns_responses.h"
 #include "agent/platform/linux/fd.h"
+#include "agent/platform/linux/waker.h"
 
 namespace vigil {
 namespace {
@@ -68,18 +65,11 @@ constexpr sock_filter kFilter[] = {
 
 class PacketDnsSource final : public DnsResponseSource {
  public:
-  PacketDnsSource(Fd sock, Fd wake) : sock_(std::move(sock)), wake_(std::move(wake)), buf_(kMaxPacketBytes) {}
+  PacketDnsSource(Fd sock, Fd wake) : sock_(std::move(sock)), waker_(std::move(wake)), buf_(kMaxPacketBytes) {}
 
   Status Read(int timeout_ms, std::vector<std::string>* out, uint64_t* malformed) override {
-    if (interrupted_.load(std::memory_order_acquire)) return Status::Ok();
-    std::array<pollfd, 2> fds{{{sock_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}}};
-    int n = poll(fds.data(), fds.size(), timeout_ms < 0 ? 0 : timeout_ms);
-    if (n < 0) {
-      if (errno == EINTR) return Status::Ok();
-      return Status::IoError(Errno("packet socket poll"));
-    }
-    if (n == 0 || fds[1].revents != 0 || interrupted_.load(std::memory_order_acquire)) return Status::Ok();
-    if (fds[0].revents & POLLNVAL) return Status::IoError("packet socket closed");
+    VIGIL_ASSIGN_OR_RETURN(const bool readable, waker_.WaitReadable(sock_.get(), timeout_ms, "packet socket"));
+    if (!readable) return Status::Ok();
     for (int i = 0; i < kMaxPerRead; ++i) {
       sockaddr_ll from{};
       socklen_t from_len = sizeof(from);
@@ -99,17 +89,11 @@ class PacketDnsSource final : public DnsResponseSource {
     return Status::Ok();
   }
 
-  void Interrupt() override {
-    interrupted_.store(true, std::memory_order_release);
-    const uint64_t one = 1;
-    ssize_t r = write(wake_.get(), &one, sizeof(one));
-    (void)r;  // a full eventfd is already readable
-  }
+  void Interrupt() override { waker_.Interrupt(); }
 
  private:
   Fd sock_;
-  Fd wake_;
-  std::atomic<bool> interrupted_{false};
+  Waker waker_;
   std::vector<char> buf_;
 };
 
@@ -163,8 +147,7 @@ Result<std::unique_ptr<DnsResponseSource>> OpenDnsResponseSource() {
   addr.sll_protocol = htons(ETH_P_ALL);
   if (bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
     return Status::Unavailable(Errno("bind the packet socket"));
-  Fd wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (wake.get() < 0) return Status::IoError(Errno("eventfd"));
+  VIGIL_ASSIGN_OR_RETURN(Fd wake, Waker::OpenEventFd());
   return std::unique_ptr<DnsResponseSource>(new PacketDnsSource(std::move(sock), std::move(wake)));
 }
 

@@ -2,16 +2,13 @@
 //
 // One inotify instance (IN_NONBLOCK, IN_CLOEXEC); each directory is added with the mask
 // below and IN_ONLYDIR, so a path that is not a directory is refused by the kernel itself.
-// Read polls the instance and an eventfd (Interrupt writes it), then reads whole
+// Read polls the instance and a Waker (Interrupt wakes it), then reads whole
 // inotify_event records, bounds-checked, translating the kernel's bits to WatchEvent's.
 #include <errno.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
 #include <array>
-#include <atomic>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -19,6 +16,7 @@
 
 #include "agent/platform/file_watcher.h"
 #include "agent/platform/linux/fd.h"
+#include "agent/platform/linux/waker.h"
 
 namespace vigil {
 namespace {
@@ -47,7 +45,7 @@ uint32_t Translate(uint32_t m) {
 
 class InotifyWatcher final : public FileWatcher {
  public:
-  InotifyWatcher(Fd fd, Fd wake, size_t max_events) : fd_(std::move(fd)), wake_(std::move(wake)), max_(max_events) {}
+  InotifyWatcher(Fd fd, Fd wake, size_t max_events) : fd_(std::move(fd)), waker_(std::move(wake)), max_(max_events) {}
 
   std::string_view name() const override { return "inotify"; }
 
@@ -69,15 +67,8 @@ class InotifyWatcher final : public FileWatcher {
   void Remove(int wd) override { (void)inotify_rm_watch(fd_.get(), wd); }
 
   Status Read(int timeout_ms, std::vector<WatchEvent>* out) override {
-    if (interrupted_.load(std::memory_order_acquire)) return Status::Ok();
-    std::array<pollfd, 2> fds{{{fd_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}}};
-    const int n = poll(fds.data(), fds.size(), timeout_ms < 0 ? 0 : timeout_ms);
-    if (n < 0) {
-      if (errno == EINTR) return Status::Ok();
-      return Status::IoError(Errno("inotify poll", errno));
-    }
-    if (n == 0 || fds[1].revents != 0 || interrupted_.load(std::memory_order_acquire)) return Status::Ok();
-    if (fds[0].revents & POLLNVAL) return Status::IoError("inotify descriptor closed");
+    VIGIL_ASSIGN_OR_RETURN(const bool readable, waker_.WaitReadable(fd_.get(), timeout_ms, "inotify descriptor"));
+    if (!readable) return Status::Ok();
     size_t taken = 0;
     while (taken < max_) {
       const ssize_t len = read(fd_.get(), buf_.data(), buf_.size());
@@ -109,18 +100,12 @@ class InotifyWatcher final : public FileWatcher {
     return Status::Ok();
   }
 
-  void Interrupt() override {
-    interrupted_.store(true, std::memory_order_release);
-    const uint64_t one = 1;
-    ssize_t r = write(wake_.get(), &one, sizeof(one));
-    (void)r;  // a full eventfd is already readable
-  }
+  void Interrupt() override { waker_.Interrupt(); }
 
  private:
   Fd fd_;
-  Fd wake_;
+  Waker waker_;
   const size_t max_;
-  std::atomic<bool> interrupted_{false};
   alignas(inotify_event) std::array<char, 64 * 1024> buf_{};
 };
 
@@ -129,8 +114,7 @@ class InotifyWatcher final : public FileWatcher {
 Result<std::unique_ptr<FileWatcher>> OpenPlatformFileWatcher(const PlatformFileWatcherOptions& options) {
   Fd fd(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (fd.get() < 0) return Status::Unavailable(Errno("inotify_init1", errno));
-  Fd wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (wake.get() < 0) return Status::IoError(Errno("eventfd", errno));
+  VIGIL_ASSIGN_OR_RETURN(Fd wake, Waker::OpenEventFd());
   return std::unique_ptr<FileWatcher>(new InotifyWatcher(std::move(fd), std::move(wake), options.max_events_per_read));
 }
 

@@ -48,4 +48,10 @@ void TuneAllocatorForSmallFootprint() {
 #endif
 }
 
+void ReturnFreeMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 }  // namespace vigil

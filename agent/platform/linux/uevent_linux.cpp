@@ -6,24 +6,22 @@
 // Only datagrams whose sender port id is 0 (the kernel) are handed on: root processes can
 // send to the group too, and their messages must not be taken for the kernel's.
 //
-// Read polls the socket and an eventfd (Interrupt writes it), then drains the socket without
+// Read polls the socket and a Waker (Interrupt wakes it), then drains the socket without
 // blocking, at most kMaxPerRead datagrams per call. ENOBUFS means the kernel dropped
 // messages because the buffer was full: one overrun, and reading goes on.
 #include <errno.h>
 #include <linux/netlink.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
-#include <atomic>
 #include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "agent/platform/linux/fd.h"
+#include "agent/platform/linux/waker.h"
 #include "agent/platform/uevent_source.h"
 
 namespace vigil {
@@ -37,21 +35,13 @@ std::string Errno(const char* what) { return std::string(what) + ": " + std::str
 
 class NetlinkUeventSource final : public UeventSource {
  public:
-  NetlinkUeventSource(Fd sock, Fd wake) : sock_(std::move(sock)), wake_(std::move(wake)) {}
+  NetlinkUeventSource(Fd sock, Fd wake) : sock_(std::move(sock)), waker_(std::move(wake)) {}
 
   std::string_view name() const override { return "netlink"; }
 
   Status Read(int timeout_ms, std::vector<std::string>* out, uint64_t* overruns) override {
-    if (interrupted_.load(std::memory_order_acquire)) return Status::Ok();
-    std::array<pollfd, 2> fds{{{sock_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}}};
-    int n = poll(fds.data(), fds.size(), timeout_ms < 0 ? 0 : timeout_ms);
-    if (n < 0) {
-      if (errno == EINTR) return Status::Ok();
-      return Status::IoError(Errno("uevent poll"));
-    }
-    if (n == 0) return Status::Ok();
-    if (fds[1].revents != 0 || interrupted_.load(std::memory_order_acquire)) return Status::Ok();
-    if (fds[0].revents & POLLNVAL) return Status::IoError("uevent socket closed");
+    VIGIL_ASSIGN_OR_RETURN(const bool readable, waker_.WaitReadable(sock_.get(), timeout_ms, "uevent socket"));
+    if (!readable) return Status::Ok();
     // POLLERR on a netlink socket reports ENOBUFS; recvmsg below picks it up.
     for (int i = 0; i < kMaxPerRead; ++i) {
       sockaddr_nl from{};
@@ -77,17 +67,11 @@ class NetlinkUeventSource final : public UeventSource {
     return Status::Ok();
   }
 
-  void Interrupt() override {
-    interrupted_.store(true, std::memory_order_release);
-    const uint64_t one = 1;
-    ssize_t r = write(wake_.get(), &one, sizeof(one));
-    (void)r;  // a full eventfd is already readable
-  }
+  void Interrupt() override { waker_.Interrupt(); }
 
  private:
   Fd sock_;
-  Fd wake_;
-  std::atomic<bool> interrupted_{false};
+  Waker waker_;
   std::array<char, kMaxMessageBytes> buf_{};
 };
 
@@ -106,8 +90,7 @@ Result<std::unique_ptr<UeventSource>> OpenKernelUeventSource(const KernelUeventS
   addr.nl_groups = kKernelGroup;
   if (bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
     return Status::Unavailable(Errno("bind NETLINK_KOBJECT_UEVENT group 1"));
-  Fd wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (wake.get() < 0) return Status::IoError(Errno("eventfd"));
+  VIGIL_ASSIGN_OR_RETURN(Fd wake, Waker::OpenEventFd());
   return std::unique_ptr<UeventSource>(new NetlinkUeventSource(std::move(sock), std::move(wake)));
 }
 
