@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -103,6 +104,28 @@ class Listener {
   std::string error_;
 };
 
+// Runs the test connector to `peer` (ip:port) and waits for an alert of `rule`; the connector
+// is stopped either way. The alert is checked for a high level and at least one triggering
+// event, whose JSON line is returned parsed; nullopt after failing the test.
+std::optional<json> ConnectAndAwaitAlert(AgentProcess& agent, const std::string& peer, const std::string& rule) {
+  const pid_t pid = Spawn({VIGIL_TEST_CONNECTOR, "--connect", peer});
+  if (pid <= 0) return std::nullopt;
+  auto alert = agent.WaitFor([&](const json& e) { return IsAlert(e, rule); }, kWait);
+  kill(pid, SIGTERM);
+  Reap(pid);
+  if (!alert) {
+    ADD_FAILURE() << "no " << rule << " alert; agent log:\n" << agent.Log();
+    return std::nullopt;
+  }
+  const json& data = (*alert)["data"];
+  EXPECT_EQ(data["level"], "high");
+  if (!data["events"].is_array() || data["events"].empty() || !data["events"][0].is_string()) {
+    ADD_FAILURE() << "the alert names no triggering event: " << data.dump();
+    return std::nullopt;
+  }
+  return json::parse(data["events"][0].get<std::string>(), nullptr, false);
+}
+
 TEST(DetectIntegration, AnSshBruteForceRaisesTheAlertWithinTwoSecondsOfTheThreshold) {
   TempDir dir("/tmp/vigil-detect-it-");
   ASSERT_FALSE(dir.path().empty());
@@ -172,16 +195,10 @@ TEST(DetectIntegration, AConnectionToAThreatIntelAddressRaisesTheBotnetAlert) {
   auto agent = StartAgent(dir / "auth.log", "detect:\n  lists_dir: \"" + (dir / "lists") + "\"\n");
   ASSERT_NE(agent, nullptr);
 
-  const pid_t pid = Spawn({VIGIL_TEST_CONNECTOR, "--connect", "127.0.0.77:" + std::to_string(c2.port())});
-  ASSERT_GT(pid, 0);
-  auto alert = agent->WaitFor([](const json& e) { return IsAlert(e, "threat_intel_address_connection"); }, kWait);
-  kill(pid, SIGTERM);
-  Reap(pid);
-  ASSERT_TRUE(alert.has_value()) << "agent log:\n" << agent->Log();
-  const json& data = (*alert)["data"];
-  EXPECT_EQ(data["level"], "high");
-  ASSERT_TRUE(data["events"].is_array() && !data["events"].empty()) << data.dump();
-  EXPECT_NE(data["events"][0].dump().find("127.0.0.77"), std::string::npos) << data["events"][0].dump();
+  auto connection =
+      ConnectAndAwaitAlert(*agent, "127.0.0.77:" + std::to_string(c2.port()), "threat_intel_address_connection");
+  ASSERT_TRUE(connection.has_value());
+  EXPECT_EQ((*connection)["data"].value("remote_ip", ""), "127.0.0.77") << connection->dump();
   StopAndValidate(*agent);
 }
 
@@ -393,18 +410,11 @@ TEST(DetectIntegration, AConnectionToAMiningPoolByItsHostNameRaisesTheAlert) {
       kWait);
   ASSERT_TRUE(learnt.has_value()) << "the agent did not count the DNS answer; agent log:\n" << agent->Log();
 
-  const pid_t pid = Spawn({VIGIL_TEST_CONNECTOR, "--connect", "127.0.0.78:" + std::to_string(pool.port())});
-  ASSERT_GT(pid, 0);
-  auto alert = agent->WaitFor([](const json& e) { return IsAlert(e, "miner_pool_domain_connection"); }, kWait);
-  kill(pid, SIGTERM);
-  Reap(pid);
-  ASSERT_TRUE(alert.has_value()) << "agent log:\n" << agent->Log();
-  const json& data = (*alert)["data"];
-  EXPECT_EQ(data["level"], "high");
-  ASSERT_TRUE(data["events"].is_array() && !data["events"].empty()) << data.dump();
-  const json connection = json::parse(data["events"][0].get<std::string>(), nullptr, false);  // the event's JSON line
-  EXPECT_EQ(connection["data"].value("remote_host", ""), "xmr-eu1.nanopool.org") << data["events"][0];
-  EXPECT_EQ(connection["data"].value("remote_ip", ""), "127.0.0.78");
+  auto connection =
+      ConnectAndAwaitAlert(*agent, "127.0.0.78:" + std::to_string(pool.port()), "miner_pool_domain_connection");
+  ASSERT_TRUE(connection.has_value());
+  EXPECT_EQ((*connection)["data"].value("remote_host", ""), "xmr-eu1.nanopool.org") << connection->dump();
+  EXPECT_EQ((*connection)["data"].value("remote_ip", ""), "127.0.0.78");
   StopAndValidate(*agent);
 }
 
