@@ -1,14 +1,11 @@
 #include "agent/collectors/listening_ports/listening_ports.h"
 
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
 #include "agent/collectors/common/passwd.h"
+#include "agent/collectors/common/periodic_thread.h"
 #include "agent/collectors/listening_ports/port_watcher.h"
 
 namespace vigil::listening_ports {
@@ -37,7 +34,7 @@ class ListeningPortsCollector final : public Collector {
   ~ListeningPortsCollector() override { Stop(); }
 
   Status Start() override {
-    if (thread_.joinable()) return Status::Ok();
+    if (thread_.running()) return Status::Ok();
     if (!table_) {
       auto opened = OpenSocketTable();
       if (!opened.ok()) return Status::Unavailable("listening_ports: " + std::string(opened.status().message()));
@@ -47,37 +44,23 @@ class ListeningPortsCollector final : public Collector {
       return Status::Unavailable("listening_ports: cannot dump the socket table: " + st.ToString());
     ctx_.stats.SetSource("sock_diag");
     ctx_.Emit(watcher_.Snapshot(sockets_));
-    thread_ = std::thread([this] { Run(); });
+    thread_.Start(interval_ms_, interval_ms_, [this] { Poll(); });
     return Status::Ok();
   }
 
-  void Stop() override {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
+  void Stop() override { thread_.Stop(); }
 
  private:
-  void Run() {
-    std::vector<Event> events;
-    for (;;) {
-      {
-        std::unique_lock lock(mu_);
-        if (cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [this] { return stop_; })) return;
-      }
-      if (Status st = table_->Dump(ListeningQuery(), &sockets_); !st.ok()) {
-        // Keep the last state: a port is not reported closed because one dump failed.
-        ctx_.stats.Count("dump_errors");
-        spdlog::warn("listening_ports: {}", st.ToString());
-        continue;
-      }
-      events.clear();
-      watcher_.Update(sockets_, &events);
-      for (Event& e : events) ctx_.Emit(std::move(e));
+  void Poll() {
+    if (Status st = table_->Dump(ListeningQuery(), &sockets_); !st.ok()) {
+      // Keep the last state: a port is not reported closed because one dump failed.
+      ctx_.stats.Count("dump_errors");
+      spdlog::warn("listening_ports: {}", st.ToString());
+      return;
     }
+    events_.clear();
+    watcher_.Update(sockets_, &events_);
+    for (Event& e : events_) ctx_.Emit(std::move(e));
   }
 
   CollectorContext ctx_;
@@ -86,11 +69,8 @@ class ListeningPortsCollector final : public Collector {
   common::UserNames users_;
   PortWatcher watcher_;
   std::vector<SocketInfo> sockets_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  std::vector<Event> events_;
+  common::PeriodicThread thread_;
 };
 
 std::unique_ptr<Collector> Create(CollectorContext& ctx) {

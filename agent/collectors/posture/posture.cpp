@@ -1,14 +1,11 @@
 #include "agent/collectors/posture/posture.h"
 
 #include <algorithm>
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "agent/collectors/common/periodic_thread.h"
 #include "agent/posture/builtin.h"
 
 namespace vigil::posture {
@@ -54,7 +51,7 @@ class PostureCollector final : public Collector {
   ~PostureCollector() override { Stop(); }
 
   Status Start() override {
-    if (thread_.joinable()) return Status::Ok();
+    if (thread_.running()) return Status::Ok();
     auto policy = ResolvePolicy(ctx_.config.GetString("posture.policy"), ctx_.env);
     if (!policy.ok()) return policy.status();
     policy_ = *policy;
@@ -75,33 +72,15 @@ class PostureCollector final : public Collector {
         only_.push_back(c.id);
       }
     }
-    interval_ms_ = ctx_.config.GetInt("posture.interval");
-    first_delay_ms_ = ctx_.config.GetInt("posture.first_scan_delay");
     ctx_.stats.SetSource(policy_->id);
-    thread_ = std::thread([this] { Run(); });
+    thread_.Start(ctx_.config.GetInt("posture.first_scan_delay"), ctx_.config.GetInt("posture.interval"),
+                  [this] { Scan(); });
     return Status::Ok();
   }
 
-  void Stop() override {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
+  void Stop() override { thread_.Stop(); }
 
  private:
-  void Run() {
-    int64_t wait_ms = first_delay_ms_;
-    std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [this] { return stop_; })) {
-      lock.unlock();
-      Scan();
-      lock.lock();
-      wait_ms = interval_ms_;
-    }
-  }
 
   void Scan() {
     ScanTarget target;
@@ -131,11 +110,7 @@ class PostureCollector final : public Collector {
   std::shared_ptr<const Policy> policy_;
   std::vector<std::string> only_;
   size_t disabled_ = 0;
-  int64_t interval_ms_ = 0, first_delay_ms_ = 0;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  common::PeriodicThread thread_;
 };
 
 std::unique_ptr<Collector> Create(CollectorContext& ctx) {
