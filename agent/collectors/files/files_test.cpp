@@ -67,6 +67,7 @@ TEST_F(FilesCollectorTest, ReportsAnEditAfterTheCoalescingWindow) {
   EXPECT_EQ(stats_.source(), "inotify");
   ASSERT_TRUE(WaitWatched("/etc/init.d"));
   ASSERT_TRUE(WaitWatched("/etc"));
+  ASSERT_TRUE(watcher_->WaitConsumed(5s));  // the baseline is taken: "evil" is new to it
   env_.SetFile("/etc/init.d/evil", "#!/bin/sh\n");
   ASSERT_TRUE(watcher_->Push("/etc/init.d", WatchEvent::kCreate, "evil"));
   ASSERT_TRUE(watcher_->WaitConsumed(5s));
@@ -87,6 +88,9 @@ TEST_F(FilesCollectorTest, OverflowIsCountedAsDropped) {
   auto c = Make();
   ASSERT_TRUE(c->Start().ok());
   ASSERT_TRUE(WaitWatched("/etc"));
+  // The reader has come to Read: the collector has taken its baseline of the files, so the
+  // change below is one (watched is not enough: the baseline is taken after the watches).
+  ASSERT_TRUE(watcher_->WaitConsumed(5s));
   env_.SetFile("/etc/passwd", "changed\n", FileInfo{.inode = 1234});
   watcher_->PushOverflow();
   std::vector<Event> events = WaitForEvents(1);
