@@ -82,7 +82,9 @@ TEST(ParseDnsAnswer, QueriesErrorsAndBrokenMessagesAreRefusedWithTheReason) {
   for (size_t cut = 0; cut < good.size(); ++cut) {
     auto r = ParseDnsAnswer(good.substr(0, cut));
     EXPECT_FALSE(r.ok()) << "cut at " << cut;
-    if (!r.ok()) EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    }
   }
   // A compression pointer that points at itself.
   std::string loop = good;
