@@ -261,7 +261,9 @@ class TelnetClient {
       i += (cmd >= kWill && cmd <= kDont) ? 3 : 2;
     }
     in_.erase(0, i);
-    if (!reply.empty()) ASSERT_EQ(write(fd_, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+    if (!reply.empty()) {
+      ASSERT_EQ(write(fd_, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+    }
   }
   int fd_ = -1;
   std::string in_;
