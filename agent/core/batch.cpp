@@ -415,6 +415,75 @@ Result<DecodedBatch> Validate(Json& j, DecodedBatch batch) {
 
 }  // namespace
 
+// Where the elements of the top-level "events" array are in `text`, which has parsed as JSON
+// (so only strings and nesting need tracking), as offset and length. Empty when a top-level
+// key holds a backslash or "events" appears twice: nlohmann would read such keys as the
+// parser does, not as written, and the spans might then not be the events it parsed.
+std::vector<std::pair<size_t, size_t>> EventSpans(std::string_view text) {
+  std::vector<std::pair<size_t, size_t>> spans;
+  int depth = 0;
+  size_t string_start = 0;
+  std::string_view last_key;  // the last string closed at depth 1
+  bool in_events = false, seen_events = false;
+  size_t element = std::string_view::npos;  // start of the current element of "events"
+  auto close_element = [&](size_t end) {
+    while (end > element && (text[end - 1] == ' ' || text[end - 1] == '\n' || text[end - 1] == '\r' ||
+                             text[end - 1] == '\t'))
+      --end;
+    if (element != std::string_view::npos && end > element) spans.emplace_back(element, end - element);
+    element = std::string_view::npos;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      // A string: its end is the next quote not escaped.
+      string_start = i + 1;
+      bool escaped = false;
+      for (++i; i < text.size(); ++i) {
+        if (escaped) {
+          escaped = false;
+        } else if (text[i] == '\\') {
+          escaped = true;
+        } else if (text[i] == '"') {
+          break;
+        }
+      }
+      if (in_events && depth == 2 && element == std::string_view::npos) element = string_start - 1;
+      if (depth == 1) {
+        last_key = text.substr(string_start, i - string_start);
+        if (last_key.find('\\') != std::string_view::npos) return {};
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    if (in_events && depth == 2 && element == std::string_view::npos && c != ',' && c != ']') element = i;
+    switch (c) {
+      case '{':
+      case '[':
+        if (depth == 1 && c == '[' && last_key == "events") {
+          if (seen_events) return {};
+          in_events = seen_events = true;
+        }
+        ++depth;
+        break;
+      case '}':
+      case ']':
+        if (in_events && depth == 2) {
+          close_element(i);
+          in_events = false;
+        }
+        --depth;
+        break;
+      case ',':
+        if (in_events && depth == 2) close_element(i);
+        break;
+      default:
+        break;
+    }
+  }
+  return spans;
+}
+
 Result<DecodedBatch> DecodeBatch(std::string_view message, size_t max_raw_bytes) {
   try {
     if (message.empty()) return Status::InvalidArgument("batch: empty message");
@@ -447,7 +516,14 @@ Result<DecodedBatch> DecodeBatch(std::string_view message, size_t max_raw_bytes)
       return Status::InvalidArgument("batch: invalid JSON at byte offset " + std::to_string(offset) +
                                      " of the JSON text: " + Clip(e.what(), 240));
     }
-    return Validate(j, std::move(batch));
+    Result<DecodedBatch> valid = Validate(j, std::move(batch));
+    if (!valid.ok()) return valid;
+    std::vector<std::pair<size_t, size_t>> spans = EventSpans(text);
+    if (spans.size() == valid->events.size()) {
+      valid->spans = std::move(spans);
+      valid->text = decompressed.empty() ? std::string(text) : std::move(decompressed);
+    }
+    return valid;
   } catch (const Json::exception& e) {
     return Status::InvalidArgument("batch: " + Clip(e.what(), 240));
   } catch (const std::exception& e) {

@@ -137,6 +137,16 @@ struct DecodedBatch {
   std::vector<Json> events;  // in message order; each an object with an unsigned "seq"
   size_t raw_bytes = 0;      // size of the JSON (after decompression)
   bool compressed = false;   // encoding 0x01
+
+  // The JSON text of events[i] as the message holds it, so that a store can keep it without
+  // serialising the event again; empty when the text could not be tied to the parsed events
+  // (a top-level key written with an escape, or "events" twice: the parser reads those
+  // differently from a plain walk), and then events[i].dump() is the text.
+  std::string_view EventText(size_t i) const {
+    return i < spans.size() ? std::string_view(text).substr(spans[i].first, spans[i].second) : std::string_view();
+  }
+  std::string text;                                // the JSON (kept only with spans)
+  std::vector<std::pair<size_t, size_t>> spans;    // offset and length of each event in text
 };
 
 // Decodes and validates one message from the network; trusts nothing in it. Refused, with a

@@ -793,6 +793,38 @@ TEST(Batch, KeyOrderDoesNotMatterAndUnknownKeysAreIgnored) {
   EXPECT_FALSE(d->compressed);
 }
 
+TEST(Batch, EachEventsTextIsKeptAsWrittenAndParsesToTheEvent) {
+  const std::string json =
+      "{\"v\":1,\"device\":\"d\",\"events\": [ {\"seq\":8,\"s\":\"a,]}\\\"[\"} ,\n{\"seq\":2, \"n\":[1,{\"x\":[]}]}\t],"
+      "\"first_seq\":2,\"last_seq\":8,\"count\":2}";
+  for (bool compressed : {false, true}) {
+    Result<DecodedBatch> d = DecodeBatch(compressed ? Compressed(json) : Uncompressed(json), kMiB);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    ASSERT_EQ(d->spans.size(), 2u);
+    EXPECT_EQ(d->EventText(0), "{\"seq\":8,\"s\":\"a,]}\\\"[\"}");
+    EXPECT_EQ(d->EventText(1), "{\"seq\":2, \"n\":[1,{\"x\":[]}]}");
+    for (size_t i = 0; i < 2; ++i) EXPECT_EQ(Json::parse(d->EventText(i)), d->events[i]) << i;
+    EXPECT_EQ(d->EventText(2), "");
+  }
+}
+
+TEST(Batch, NoEventTextWhenTheParserAndAPlainWalkCouldDisagree) {
+  // "events" twice (the parser keeps the last), or a top-level key written with an escape
+  // ("\u0065vents" is "events" to the parser): the texts are not given, events[i] is the truth.
+  const std::string twice =
+      R"({"v":1,"device":"d","events":[{"seq":1,"a":1}],"events":[{"seq":1,"b":2}],"first_seq":1,"last_seq":1,"count":1})";
+  const std::string escaped =
+      R"({"v":1,"device":"d","events":[{"seq":1,"a":1}],"\u0065vents":[{"seq":1,"b":2}],"first_seq":1,"last_seq":1,"count":1})";
+  for (const std::string& json : {twice, escaped}) {
+    Result<DecodedBatch> d = DecodeBatch(Uncompressed(json), kMiB);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_TRUE(d->spans.empty()) << json;
+    EXPECT_EQ(d->EventText(0), "");
+    ASSERT_EQ(d->events.size(), 1u);
+    EXPECT_TRUE(d->events[0].contains("b")) << d->events[0].dump();
+  }
+}
+
 TEST(Batch, DeeplyNestedJsonDoesNotExhaustTheStack) {
   const size_t depth = 200000;
   const std::string nested = std::string(depth, '[') + std::string(depth, ']');

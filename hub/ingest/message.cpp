@@ -98,7 +98,12 @@ std::variant<DecodedEvents, Rejection> DecodeEventsMessage(std::string_view devi
         return Rejection{kRejectSchema, where() + ": count: expected a positive integer below 2^32"};
       row.count = c->get<uint32_t>();
     }
-    row.json = e.dump(-1, ' ', false, Json::error_handler_t::replace);
+    // The event as the device wrote it: it parsed, and was validated, as this very text.
+    if (std::string_view text = batch->EventText(i); !text.empty()) {
+      row.json.assign(text);
+    } else {
+      row.json = e.dump(-1, ' ', false, Json::error_handler_t::replace);
+    }
     out.rows.events.push_back(std::move(row));
   }
   return out;

@@ -56,6 +56,24 @@ TEST(HubEventsMessage, DecodesAValidBatchIntoRows) {
   }
 }
 
+TEST(HubEventsMessage, StoresEachEventAsTheDeviceWroteIt) {
+  // Texts that serialising the parsed event would not give back (a space after the brace).
+  std::vector<std::string> texts;
+  for (const Event& e : Heartbeats("dev-1", 1, 2)) texts.push_back("{ " + EventToJsonLine(e).substr(1));
+  for (bool compress : {true, false}) {
+    BatchEncoder::Options o;
+    o.compress = compress;
+    BatchEncoder enc(o);
+    enc.Begin("dev-1");
+    for (size_t i = 0; i < texts.size(); ++i) ASSERT_EQ(enc.Add(texts[i], i + 1), BatchEncoder::AddResult::kAdded);
+    auto out = DecodeEventsMessage("dev-1", std::string(enc.Finish()), IngestLimits{}, TheSchema());
+    ASSERT_TRUE(std::holds_alternative<DecodedEvents>(out)) << std::get<Rejection>(out).message;
+    const auto& rows = std::get<DecodedEvents>(out).rows.events;
+    ASSERT_EQ(rows.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) EXPECT_EQ(rows[i].json, texts[i]);  // byte for byte
+  }
+}
+
 TEST(HubEventsMessage, KeepsTheCountOfAggregatedEvents) {
   Event e = Heartbeat("dev-1", 1);
   e.count = 4;

@@ -1,6 +1,7 @@
 // Fuzzes the hub's decoder of events messages (batch.h), which reads bytes from the network,
-// with a 1 MiB bound on the JSON. Beyond not crashing, it checks what a decoded batch promises,
-// and that a batch it accepts, encoded again (either way), decodes to the same batch.
+// with a 1 MiB bound on the JSON. Beyond not crashing, it checks what a decoded batch promises
+// (each event's text, when given, parses to that very event), and that a batch it accepts,
+// encoded again (either way), decodes to the same batch.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -25,6 +26,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const DecodedBatch& b = *r;
   if (b.device.empty() || b.events.empty() || b.first_seq > b.last_seq || b.raw_bytes > kMaxRawBytes) std::abort();
   if (b.compressed != (data[0] == kBatchEncodingZstd)) std::abort();
+  if (!b.spans.empty()) {
+    if (b.spans.size() != b.events.size()) std::abort();
+    for (size_t i = 0; i < b.events.size(); ++i) {
+      Json again = Json::parse(b.EventText(i), nullptr, false);
+      if (again.is_discarded() || again != b.events[i]) std::abort();
+    }
+  }
 
   // Re-encoding may lengthen the JSON (numbers and escapes are written back canonically), so
   // the limits are generous; an event that still does not fit ends the check.
