@@ -98,18 +98,14 @@ Status Agent::StartRunning(const Config& config) {
   auto stats_priority = ParsePriority(config.GetString("stats.priority"));
   r->pipeline->AddStatsTask(config.GetInt("stats.interval"), stats_priority.value_or(Priority::kLow));
 
+  // What starting the collectors allocated and freed goes back at once, later scans' leftovers
+  // within a minute (platform/signals.h).
+  r->pipeline->scheduler().Add("return_free_memory", kReturnFreeMemoryEveryMs, env_.clock().MonotonicMs(),
+                               [](int64_t) { ReturnFreeMemory(); });
+
   Running* raw = r.get();
-  r->thread = std::thread([raw, this] {
-    // What starting the collectors allocated and freed goes back at once, later scans' leftovers
-    // within a minute (platform/signals.h).
-    int64_t next_trim_ms = env_.clock().MonotonicMs();
-    while (!raw->stop.load(std::memory_order_acquire)) {
-      raw->pipeline->RunOnce(100);
-      if (env_.clock().MonotonicMs() >= next_trim_ms) {
-        ReturnFreeMemory();
-        next_trim_ms = env_.clock().MonotonicMs() + kReturnFreeMemoryEveryMs;
-      }
-    }
+  r->thread = std::thread([raw] {
+    while (!raw->stop.load(std::memory_order_acquire)) raw->pipeline->RunOnce(100);
   });
   running_ = std::move(r);
   return Status::Ok();

@@ -16,7 +16,6 @@
 namespace vigil {
 namespace {
 
-
 // Cuts s to at most n display columns (bytes of UTF-8 lead characters), marking the cut.
 std::string Fit(const std::string& s, size_t n) {
   size_t cols = 0;

@@ -1,4 +1,5 @@
-// Process-level OS services for the agent's main thread: signals and the terminal.
+// Process-level OS services for the agent: signals and the terminal (main thread), and the C
+// library's allocator.
 // Implementation: platform/linux/signals_linux.cpp.
 #pragma once
 

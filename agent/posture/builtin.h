@@ -21,7 +21,6 @@ const BuiltinPolicy* DefaultBuiltinPolicy();
 // By file name ("openwrt-busybox.yml" or "openwrt-busybox"); null when there is none.
 const BuiltinPolicy* FindBuiltinPolicy(std::string_view name);
 
-
 // The text of the policy `spec` names, and the name its issues are reported under:
 //   ""               the default built-in policy (linux-baseline);
 //   "auto"           the BusyBox/OpenWrt profile on a system with /etc/openwrt_release, or

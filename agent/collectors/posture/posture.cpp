@@ -81,7 +81,6 @@ class PostureCollector final : public Collector {
   void Stop() override { thread_.Stop(); }
 
  private:
-
   void Scan() {
     ScanTarget target;
     target.env = &ctx_.env;
