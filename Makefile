@@ -2,7 +2,7 @@
 #
 #   make          release binaries into build/bin/ (vigil-agent, vigil-hub)
 #   make test     the unit tests twice, in a debug build (clang) under ASan+UBSan and in a
-#                 release build (g++ -O3); the integration tests on the real kernel (root) in
+#                 release build (g++ -O2); the integration tests on the real kernel (root) in
 #                 the debug build; then each fuzz target for TEST_FUZZ_SECONDS (the fuzz
 #                 targets are built by the debug build)
 #   make demo     the whole system on this machine (broker, hub, an enrolled agent), its events live

@@ -8,6 +8,7 @@
 #include "agent/detect/builtin.h"
 #include "agent/detect/files.h"
 #include "agent/detect/lists.h"
+#include "schema/schema.h"
 
 namespace vigil {
 namespace {
@@ -194,6 +195,11 @@ Result<std::unique_ptr<DetectStage>> DetectStage::Create(const Config& config) {
 
   detect::LoadOptions lo;
   lo.lists = lists;
+  // The schema is parsed for this load and dropped after it: compiled rules do not refer to it,
+  // and the process-wide BuiltinSchema() would hold its few hundred KB for the agent's life.
+  Result<schema::Schema> event_schema = schema::Schema::Parse(schema::BuiltinSchemaText(), "schema/events.yml");
+  if (!event_schema.ok()) return event_schema.status();
+  lo.schema = &*event_schema;
   auto loaded = detect::RuleSet::Load(sources, lo);
   for (const auto& i : list_issues) stage->load_errors_.push_back(i.ToString());
   for (const auto& i : loaded.errors) stage->load_errors_.push_back(i.ToString());

@@ -57,20 +57,22 @@ if(VIGIL_WITH_LOGIN AND VIGIL_WITH_JOURNAL)
   endif()
 endif()
 
-# The uplink (VIGIL_WITH_UPLINK): MQTT through libmosquitto (which brings OpenSSL for TLS), and
-# zstd for the event batches. Both are shared libraries every Debian-based device already has.
+# zstd: the uplink's event batches, and the files compiled in compressed (cmake/VigilEmbed.cmake:
+# rules, policies, the event schema). A shared library every Debian-based device already has.
+find_library(VIGIL_LIBZSTD zstd)
+find_path(VIGIL_LIBZSTD_INCLUDE zstd.h)
+if(NOT VIGIL_LIBZSTD OR NOT VIGIL_LIBZSTD_INCLUDE)
+  message(FATAL_ERROR "Vigil needs zstd: install the Debian package libzstd-dev")
+endif()
+
+# The uplink (VIGIL_WITH_UPLINK): MQTT through libmosquitto (which brings OpenSSL for TLS). A
+# shared library every Debian-based device already has.
 if(VIGIL_WITH_UPLINK OR VIGIL_BUILD_HUB)
   find_library(VIGIL_LIBMOSQUITTO mosquitto)
   find_path(VIGIL_LIBMOSQUITTO_INCLUDE mosquitto.h)
-  find_library(VIGIL_LIBZSTD zstd)
-  find_path(VIGIL_LIBZSTD_INCLUDE zstd.h)
   if(NOT VIGIL_LIBMOSQUITTO OR NOT VIGIL_LIBMOSQUITTO_INCLUDE)
     message(FATAL_ERROR "VIGIL_WITH_UPLINK and VIGIL_BUILD_HUB need libmosquitto: install the Debian package "
                         "libmosquitto-dev, or configure with -DVIGIL_WITH_UPLINK=OFF -DVIGIL_BUILD_HUB=OFF")
-  endif()
-  if(NOT VIGIL_LIBZSTD OR NOT VIGIL_LIBZSTD_INCLUDE)
-    message(FATAL_ERROR "VIGIL_WITH_UPLINK and VIGIL_BUILD_HUB need zstd: install the Debian package libzstd-dev, "
-                        "or configure with -DVIGIL_WITH_UPLINK=OFF -DVIGIL_BUILD_HUB=OFF")
   endif()
 endif()
 

@@ -27,6 +27,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/core/event.h"
+#include "agent/detect/builtin.h"
 #include "agent/detect/detect.h"
 #include "agent/detect/files.h"
 #include "agent/detect/lists.h"
@@ -179,6 +180,29 @@ TEST_F(BuiltinRules, EveryRuleFileLoadsWithoutAnError) {
   for (const auto& e : result.errors) ADD_FAILURE() << e.ToString();
   EXPECT_EQ(result.failed, 0u);
   EXPECT_EQ(result.loaded, docs_.size());
+}
+
+// What the binaries carry (compressed, agent/detect/builtin.h) is these files, byte for byte.
+TEST(CompiledInRules, AreTheRuleAndListFilesOfThisDirectory) {
+  std::map<std::string, std::string> on_disk;
+  for (const auto& e : fs::directory_iterator(kRules))
+    if (e.path().extension() == ".yml") on_disk["builtin:rules/" + e.path().filename().string()] = ReadFile(e.path());
+  std::map<std::string, std::string> compiled;
+  for (RuleSource& s : BuiltinRuleSources()) compiled[s.name] = std::move(s.text);
+  EXPECT_GE(compiled.size(), 5u);
+  EXPECT_TRUE(compiled == on_disk) << compiled.size() << " compiled in, " << on_disk.size() << " on disk";
+
+  const EmbeddedBundle& lists = BuiltinListBundle();
+  const EmbeddedTexts texts(lists);
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(kRules / "lists")) {
+    ++n;
+    auto it = std::find_if(lists.files.begin(), lists.files.end(),
+                           [&](const EmbeddedFile& f) { return f.name == e.path().filename().string(); });
+    ASSERT_NE(it, lists.files.end()) << e.path();
+    EXPECT_EQ(texts.Text(*it), ReadFile(e.path())) << e.path();
+  }
+  EXPECT_EQ(lists.files.size(), n);
 }
 
 TEST_F(BuiltinRules, EveryRuleHasATestAndEveryTestARule) {

@@ -772,6 +772,11 @@ Status Schema::Validate(const Json& event) const {
   return Status::InvalidArgument(std::move(msg));
 }
 
+std::string BuiltinSchemaText() {
+  const EmbeddedBundle& bundle = BuiltinSchemaBundle();
+  return EmbeddedText(bundle, bundle.files.front());
+}
+
 const Result<Schema>& BuiltinSchema() {
   static const Result<Schema> kSchema = Schema::Parse(BuiltinSchemaText(), "schema/events.yml");
   return kSchema;

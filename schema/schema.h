@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/core/embedded.h"
 #include "agent/core/status.h"
 
 namespace vigil::schema {
@@ -119,8 +120,10 @@ class Schema {
 // schema file is named in the "generated from" note.
 std::string RenderMarkdown(const Schema& schema, std::string_view source_name);
 
-// The text of schema/events.yml as it was when this library was built.
-std::string_view BuiltinSchemaText();
+// schema/events.yml as it was when this library was built, compressed (agent/core/embedded.h).
+const EmbeddedBundle& BuiltinSchemaBundle();
+// The text of that schema/events.yml.
+std::string BuiltinSchemaText();
 // BuiltinSchemaText() parsed; the result is computed once.
 const Result<Schema>& BuiltinSchema();
 

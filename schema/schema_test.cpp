@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,17 @@ std::vector<std::string> Problems(const Json& event, size_t max_errors = 32) {
 
 // ---------------------------------------------------------------------------------------
 // The built-in schema (schema/events.yml)
+
+TEST(BuiltinSchema, TextIsTheSchemaFileItWasBuiltFrom) {
+  std::ifstream in(VIGIL_SCHEMA_FILE, std::ios::binary);
+  ASSERT_TRUE(in) << VIGIL_SCHEMA_FILE;
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = BuiltinSchemaText();
+  EXPECT_GT(text.size(), 10'000u);
+  EXPECT_TRUE(text == file) << "the compiled-in schema differs from " << VIGIL_SCHEMA_FILE;
+  // Compressed: the binary carries a fraction of it.
+  EXPECT_LT(BuiltinSchemaBundle().zstd.size(), file.size() / 3);
+}
 
 TEST(BuiltinSchema, LoadsWithEveryTypeProducedToday) {
   const Schema& s = Builtin();

@@ -1,25 +1,27 @@
-// The built-in posture policies (policies/*.yml), embedded at build time (builtin.cpp.in), so
-// that `vigil-agent scan posture` and the agent check a device without a policy installed.
+// The built-in posture policies (policies/*.yml), compiled in compressed (cmake/VigilEmbed.cmake),
+// so that `vigil-agent scan posture` and the agent check a device without a policy installed.
 #pragma once
 
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "agent/core/embedded.h"
 #include "agent/core/status.h"
 #include "agent/platform/env.h"
 
 namespace vigil::posture {
 
-struct BuiltinPolicy {
-  std::string_view name;  // "builtin:policies/linux-baseline.yml"
-  std::string_view text;
-};
+// The policy files, named "builtin:policies/linux-baseline.yml".
+const EmbeddedBundle& BuiltinPolicyBundle();
+using BuiltinPolicy = EmbeddedFile;
 std::span<const BuiltinPolicy> BuiltinPolicies();
 // The policy `vigil-agent scan posture` runs without --policy (linux-baseline.yml).
 const BuiltinPolicy* DefaultBuiltinPolicy();
 // By file name ("openwrt-busybox.yml" or "openwrt-busybox"); null when there is none.
 const BuiltinPolicy* FindBuiltinPolicy(std::string_view name);
+// A built-in policy's text.
+std::string BuiltinPolicyText(const BuiltinPolicy& policy);
 
 // The text of the policy `spec` names, and the name its issues are reported under:
 //   ""               the default built-in policy (linux-baseline);

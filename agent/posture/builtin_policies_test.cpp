@@ -22,7 +22,7 @@ std::shared_ptr<const Policy> Builtin(std::string_view name) {
   const BuiltinPolicy* b = FindBuiltinPolicy(name);
   EXPECT_NE(b, nullptr) << name;
   if (!b) return nullptr;
-  LoadedPolicy p = LoadPolicy(b->text, b->name);
+  LoadedPolicy p = LoadPolicy(BuiltinPolicyText(*b), b->name);
   for (const PolicyIssue& i : p.issues) ADD_FAILURE() << i.ToString();
   return p.policy;
 }

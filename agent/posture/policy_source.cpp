@@ -5,6 +5,20 @@
 
 namespace vigil::posture {
 
+std::span<const BuiltinPolicy> BuiltinPolicies() { return BuiltinPolicyBundle().files; }
+
+const BuiltinPolicy* FindBuiltinPolicy(std::string_view name) {
+  for (const BuiltinPolicy& p : BuiltinPolicies()) {
+    std::string_view base = p.name.substr(p.name.rfind('/') + 1);
+    if (base == name || base.substr(0, base.rfind('.')) == name) return &p;
+  }
+  return nullptr;
+}
+
+const BuiltinPolicy* DefaultBuiltinPolicy() { return FindBuiltinPolicy("linux-baseline.yml"); }
+
+std::string BuiltinPolicyText(const BuiltinPolicy& policy) { return EmbeddedText(BuiltinPolicyBundle(), policy); }
+
 Result<PolicySource> ReadPolicySource(std::string_view spec, Env& env) {
   constexpr std::string_view kBuiltin = "builtin:";
   if (spec.empty() || spec == "auto" || spec.starts_with(kBuiltin)) {
@@ -23,7 +37,7 @@ Result<PolicySource> ReadPolicySource(std::string_view spec, Env& env) {
       }
       return Status::InvalidArgument("no built-in policy '" + want + "' (there are: " + names + ")");
     }
-    return PolicySource{std::string(b->name), std::string(b->text)};
+    return PolicySource{std::string(b->name), BuiltinPolicyText(*b)};
   }
   std::string path(spec);
   if (!path.starts_with('/')) path = std::filesystem::absolute(path).lexically_normal().string();

@@ -187,8 +187,8 @@ TEST_F(AnalyzerTest, AFullQueueDropsAndCountsInsteadOfBlocking) {
 TEST_F(AnalyzerTest, AnUpdatedListAppliesAfterReloadWithoutRestart) {
   const std::string rules = dir_ + "/rules", lists = dir_ + "/lists";
   std::filesystem::create_directories(rules);
-  for (const detect::BuiltinFile& f : detect::BuiltinRuleFiles()) {
-    if (f.name.ends_with("botnet.yml")) Write(rules + "/botnet.yml", std::string(f.text));
+  for (const detect::RuleSource& f : detect::BuiltinRuleSources()) {
+    if (f.name.ends_with("botnet.yml")) Write(rules + "/botnet.yml", f.text);
   }
   Write(lists + "/threat_intel_ips.txt", "203.0.113.66\n");
   AnalyzerOptions o;
@@ -215,8 +215,8 @@ TEST_F(AnalyzerTest, LoadErrorsNameFileAndLineAndGoodRulesStillRun) {
   Write(rules + "/bad.yml",
         "title: Broken\nid: x1\nlogsource:\n  category: process_creation\n  product: linux\n"
         "detection:\n  selection:\n    Image|nosuchmodifier: /bin/sh\n  condition: selection\n");
-  for (const detect::BuiltinFile& f : detect::BuiltinRuleFiles()) {
-    if (f.name.ends_with("brute_force.yml")) Write(rules + "/brute_force.yml", std::string(f.text));
+  for (const detect::RuleSource& f : detect::BuiltinRuleSources()) {
+    if (f.name.ends_with("brute_force.yml")) Write(rules + "/brute_force.yml", f.text);
   }
   AnalyzerOptions o = Defaults();
   o.rule_paths = {rules};

@@ -331,15 +331,20 @@ TEST(DetectIntegration, ATelnetBruteForceAgainstBusyBoxRaisesTheAlertForItsSourc
   EXPECT_EQ(data["level"], "high");
   EXPECT_EQ(data["group"].value("source_ip", ""), "127.0.0.1") << data.dump();
   EXPECT_GE(data.value("value", 0), 5);
-  // Each failure is BusyBox login's own line, with the peer telnetd wrote to utmp.
+  // Each failure is BusyBox login's own line, with the peer telnetd wrote to utmp. The alert
+  // can come before the last failure's event: wait for all six (WaitFor sees each event once).
   int failures = 0;
-  for (const json& e : agent->Events())
-    if (e.value("type", "") == "login" && e["data"].value("service", "") == "login" &&
-        e["data"].value("result", "") == "failed") {
-      failures += e.value("count", 1);
-      EXPECT_EQ(e["data"].value("source_ip", ""), "127.0.0.1") << e.dump();
-      EXPECT_EQ(e["data"].value("source", ""), "syslog") << e.dump();
-    }
+  agent->WaitFor(
+      [&](const json& e) {
+        if (e.value("type", "") == "login" && e["data"].value("service", "") == "login" &&
+            e["data"].value("result", "") == "failed") {
+          failures += e.value("count", 1);
+          EXPECT_EQ(e["data"].value("source_ip", ""), "127.0.0.1") << e.dump();
+          EXPECT_EQ(e["data"].value("source", ""), "syslog") << e.dump();
+        }
+        return failures >= 6;
+      },
+      kWait);
   EXPECT_EQ(failures, 6);
   StopAndValidate(*agent);
 }

@@ -52,27 +52,30 @@ class PostureCollector final : public Collector {
 
   Status Start() override {
     if (thread_.running()) return Status::Ok();
-    auto policy = ResolvePolicy(ctx_.config.GetString("posture.policy"), ctx_.env);
+    spec_ = ctx_.config.GetString("posture.policy");
+    auto policy = ResolvePolicy(spec_, ctx_.env);
     if (!policy.ok()) return policy.status();
-    policy_ = *policy;
+    const std::shared_ptr<const Policy>& loaded = *policy;
     const auto& checks = ctx_.config.GetList("posture.disabled_checks");
     const auto& groups = ctx_.config.GetList("posture.disabled_groups");
     std::set<std::string> off_checks(checks.begin(), checks.end()), off_groups(groups.begin(), groups.end());
     for (const std::string& id : off_checks) {
-      if (!policy_->FindCheck(id)) spdlog::warn("posture: disabled_checks names no check of {}: {}", policy_->id, id);
+      if (!loaded->FindCheck(id)) spdlog::warn("posture: disabled_checks names no check of {}: {}", loaded->id, id);
     }
     for (const std::string& g : off_groups) {
-      bool known = std::any_of(policy_->groups.begin(), policy_->groups.end(), [&](const auto& x) { return x.id == g; });
-      if (!known) spdlog::warn("posture: disabled_groups names no group of {}: {}", policy_->id, g);
+      bool known = std::any_of(loaded->groups.begin(), loaded->groups.end(), [&](const auto& x) { return x.id == g; });
+      if (!known) spdlog::warn("posture: disabled_groups names no group of {}: {}", loaded->id, g);
     }
-    for (const Check& c : policy_->checks) {
+    for (const Check& c : loaded->checks) {
       if (off_checks.count(c.id) || off_groups.count(c.group)) {
         ++disabled_;
       } else {
         only_.push_back(c.id);
       }
     }
-    ctx_.stats.SetSource(policy_->id);
+    ctx_.stats.SetSource(loaded->id);
+    // The policy is dropped here and loaded again for each scan: between scans (hours) its few
+    // hundred KB would only sit in memory.
     thread_.Start(ctx_.config.GetInt("posture.first_scan_delay"), ctx_.config.GetInt("posture.interval"),
                   [this] { Scan(); });
     return Status::Ok();
@@ -92,7 +95,13 @@ class PostureCollector final : public Collector {
       ctx_.stats.Count("scans_empty");  // every check disabled: nothing to send
       return;
     }
-    ScanReport report = RunScan(policy_, target, options);
+    auto policy = ResolvePolicy(spec_, ctx_.env);  // valid at Start; its file may have changed since
+    if (!policy.ok()) {
+      spdlog::warn("posture: scan skipped: {}", policy.status().message());
+      ctx_.stats.Count("policy_errors");
+      return;
+    }
+    ScanReport report = RunScan(*policy, target, options);
     Event e;
     e.type = "posture";
     e.action = "scan";
@@ -106,7 +115,7 @@ class PostureCollector final : public Collector {
 
   CollectorContext& ctx_;
   std::unique_ptr<CommandRunner> runner_;
-  std::shared_ptr<const Policy> policy_;
+  std::string spec_;  // posture.policy
   std::vector<std::string> only_;
   size_t disabled_ = 0;
   common::PeriodicThread thread_;

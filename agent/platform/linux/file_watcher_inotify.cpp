@@ -106,7 +106,8 @@ class InotifyWatcher final : public FileWatcher {
   Fd fd_;
   Waker waker_;
   const size_t max_;
-  alignas(inotify_event) std::array<char, 64 * 1024> buf_{};
+  // Not zeroed: read(2) writes what it returns, and pages never written stay out of memory.
+  alignas(inotify_event) std::array<char, 64 * 1024> buf_;
 };
 
 }  // namespace
