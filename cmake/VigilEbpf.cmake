@@ -120,14 +120,31 @@ function(vigil_bpf_skeleton)
     DEPENDS "${src}" "${VIGIL_BPF_GEN_DIR}/vmlinux.h" ${B_DEPENDS}
     COMMENT "Compiling BPF object ${B_NAME}"
     VERBATIM)
-  # `gen object` links the object alone, which drops the DWARF (the BTF stays): the skeleton
-  # then embeds only what the kernel loads.
+  # `gen object` links the object alone, which drops the DWARF (the BTF stays). The skeleton
+  # takes that object from a compressed copy (VigilBpfSkeleton.cmake, VigilEmbed.cmake), written
+  # beside it as ${B_NAME}.object.gen.cpp (a source of the target that includes the skeleton)
+  # and defining vigil::ebpf::<Name>Object() (vigil_conn: VigilConnObject).
+  set(function "")
+  string(REPLACE "_" ";" words "${B_NAME}")
+  foreach(w IN LISTS words)
+    string(SUBSTRING "${w}" 0 1 first)
+    string(TOUPPER "${first}" first)
+    string(SUBSTRING "${w}" 1 -1 others)
+    string(APPEND function "${first}${others}")
+  endforeach()
+  set(function "vigil::ebpf::${function}Object")
+  set(object_cpp "${VIGIL_BPF_GEN_DIR}/${B_NAME}.object.gen.cpp")
   add_custom_command(
-    OUTPUT "${skel}"
+    OUTPUT "${skel}" "${object_cpp}"
     COMMAND ${VIGIL_BPFTOOL} gen object "${linked}" "${obj}"
-    COMMAND sh -c "\"$0\" gen skeleton \"$1\" name \"$2\" > \"$3.tmp\" && mv \"$3.tmp\" \"$3\""
+    COMMAND sh -c "\"$0\" gen skeleton \"$1\" name \"$2\" > \"$3.tmp\""
             "${VIGIL_BPFTOOL}" "${linked}" "${B_NAME}" "${skel}"
-    DEPENDS "${obj}"
+    COMMAND ${CMAKE_COMMAND} "-DSKEL=${skel}.tmp" "-DNAME=${B_NAME}" "-DFUNCTION=${function}"
+            -P "${PROJECT_SOURCE_DIR}/cmake/VigilBpfSkeleton.cmake"
+    COMMAND ${CMAKE_COMMAND} "-DOUTPUT=${object_cpp}" "-DFUNCTION=${function}" "-DFILES=${B_NAME}.o$<SEMICOLON>${linked}"
+            -P "${PROJECT_SOURCE_DIR}/cmake/VigilEmbed.cmake"
+    COMMAND ${CMAKE_COMMAND} -E rename "${skel}.tmp" "${skel}"
+    DEPENDS "${obj}" "${PROJECT_SOURCE_DIR}/cmake/VigilBpfSkeleton.cmake" "${PROJECT_SOURCE_DIR}/cmake/VigilEmbed.cmake"
     COMMENT "Generating BPF skeleton ${B_NAME}.skel.h"
     VERBATIM)
 endfunction()

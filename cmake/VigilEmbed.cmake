@@ -6,7 +6,9 @@
 #   vigil_embed(OUTPUT file.gen.cpp FUNCTION vigil::ns::Name FILES name1 path1 name2 path2 ...)
 #
 # writes OUTPUT at configure time, defining `const vigil::EmbeddedBundle& vigil::ns::Name()`.
-# Each file is a configure dependency: editing one regenerates OUTPUT.
+# Each file is a configure dependency: editing one regenerates OUTPUT. For files made by the
+# build (the BPF objects), the same runs as a build step:
+#   cmake -DOUTPUT=file.gen.cpp -DFUNCTION=vigil::ns::Name "-DFILES=name1;path1" -P VigilEmbed.cmake
 
 function(vigil_embed)
   cmake_parse_arguments(PARSE_ARGV 0 arg "" "OUTPUT;FUNCTION" "FILES")
@@ -24,7 +26,9 @@ function(vigil_embed)
     math(EXPR j "${i} + 1")
     list(GET arg_FILES ${i} name)
     list(GET arg_FILES ${j} path)
-    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${path})
+    if(NOT CMAKE_SCRIPT_MODE_FILE)
+      set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${path})
+    endif()
     list(APPEND paths ${path})
     file(SIZE ${path} size)
     string(APPEND table "    {\"${name}\", ${offset}, ${size}},\n")
@@ -73,3 +77,7 @@ const EmbeddedBundle& ${fn}() {
   file(COPY_FILE ${arg_OUTPUT}.tmp ${arg_OUTPUT} ONLY_IF_DIFFERENT)
   file(REMOVE ${arg_OUTPUT}.tmp)
 endfunction()
+
+if(CMAKE_SCRIPT_MODE_FILE STREQUAL CMAKE_CURRENT_LIST_FILE)
+  vigil_embed(OUTPUT ${OUTPUT} FUNCTION ${FUNCTION} FILES ${FILES})
+endif()

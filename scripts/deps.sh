@@ -4,7 +4,7 @@
 set -eu
 
 build="cmake make ninja-build g++ pkg-config nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libmd-dev clang bpftool libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libnftables-dev libmosquitto-dev libzstd-dev libsqlite3-dev libpq-dev libssl-dev libcpp-httplib-dev libpcre2-dev libzip-dev"
-test="$build libclang-rt-14-dev libgtest-dev libgmock-dev busybox-static procps iproute2 openssh-server openssh-client sshpass systemd-journal-remote bsdutils passwd nftables iptables util-linux mosquitto openssl postgresql"
+test="$build lld libclang-rt-14-dev libgtest-dev libgmock-dev busybox-static procps iproute2 openssh-server openssh-client sshpass systemd-journal-remote bsdutils passwd nftables iptables util-linux mosquitto openssl postgresql"
 bench="$build libbenchmark-dev auditd procps binutils mosquitto time lynis openscap-scanner ssg-debian python3"
 demo="$build mosquitto openssl curl"
 

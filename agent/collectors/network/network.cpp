@@ -216,16 +216,16 @@ class NetworkCollector final : public Collector {
     }
   }
 
-  // An aggregate of n connections is n collected events of which n - 1 were merged.
+  // An aggregate of n connections is n collected events of which n - 1 were merged. They are
+  // counted before the event leaves, so that whoever sees it sees them counted.
   void EmitEvent(Event&& e) {
-    const uint32_t n = e.count;
-    const bool sent = ctx_.Emit(std::move(e));
-    if (n <= 1) return;
-    ctx_.stats.collected.fetch_add(n - 1, std::memory_order_relaxed);
-    if (sent)
-      ctx_.stats.aggregated.fetch_add(n - 1, std::memory_order_relaxed);
-    else
-      ctx_.stats.Drop("bus_full", n - 1);
+    const uint32_t merged = e.count > 1 ? e.count - 1 : 0;
+    ctx_.stats.collected.fetch_add(merged, std::memory_order_relaxed);
+    ctx_.stats.aggregated.fetch_add(merged, std::memory_order_relaxed);
+    if (!ctx_.Emit(std::move(e)) && merged > 0) {
+      ctx_.stats.aggregated.fetch_sub(merged, std::memory_order_relaxed);
+      ctx_.stats.Drop("bus_full", merged);
+    }
   }
 
   void Run() {

@@ -14,6 +14,7 @@
 
 #include "agent/platform/ebpf.h"
 #include "agent/platform/linux/ebpf/decode.h"
+#include "agent/platform/linux/ebpf/elf_bytes.h"
 #include "agent/platform/linux/ebpf/loader.h"
 #include "vigil_conn.skel.h"
 
@@ -90,8 +91,10 @@ class EbpfConnectionSource final : public ConnectionSource {
   Status Load(size_t ring_bytes, bool with_udp) {
     if (skel_ != nullptr) vigil_conn__destroy(skel_);
     skel_ = vigil_conn__open();
-    if (skel_ == nullptr)
+    if (skel_ == nullptr) {
+      ebpf::ReleaseElfBytes(ebpf::VigilConnObject());
       return Status::Unavailable(std::string("eBPF: opening the connection programs: ") + std::strerror(errno));
+    }
     bpf_map__set_max_entries(skel_->maps.events, static_cast<uint32_t>(ring_bytes));
     uint64_t secret = 0;
     if (getrandom(&secret, sizeof(secret), 0) != sizeof(secret))
@@ -101,7 +104,9 @@ class EbpfConnectionSource final : public ConnectionSource {
       for (bpf_program* p : UdpPrograms()) bpf_program__set_autoload(p, false);
     }
     with_udp_ = with_udp;
-    return ebpf::LoadWithLog("connection programs", [this] { return vigil_conn__load(skel_); });
+    Status loaded = ebpf::LoadWithLog("connection programs", [this] { return vigil_conn__load(skel_); });
+    ebpf::ReleaseElfBytes(ebpf::VigilConnObject());  // libbpf is done with the object
+    return loaded;
   }
 
   Status Attach(bpf_program* prog, const std::string& what) {

@@ -11,6 +11,7 @@
 
 #include "agent/platform/ebpf.h"
 #include "agent/platform/linux/ebpf/decode.h"
+#include "agent/platform/linux/ebpf/elf_bytes.h"
 #include "agent/platform/linux/ebpf/loader.h"
 #include "vigil_proc.skel.h"
 
@@ -30,10 +31,13 @@ class EbpfProcessSource final : public ProcessSource {
     if (!ring_bytes.ok()) return ring_bytes.status();
     skel_ = vigil_proc__open();
     if (skel_ == nullptr) {
+      ebpf::ReleaseElfBytes(ebpf::VigilProcObject());
       return Status::Unavailable(std::string("eBPF: opening the process programs: ") + std::strerror(errno));
     }
     bpf_map__set_max_entries(skel_->maps.events, static_cast<uint32_t>(*ring_bytes));
-    VIGIL_RETURN_IF_ERROR(ebpf::LoadWithLog("process programs", [this] { return vigil_proc__load(skel_); }));
+    Status loaded = ebpf::LoadWithLog("process programs", [this] { return vigil_proc__load(skel_); });
+    ebpf::ReleaseElfBytes(ebpf::VigilProcObject());  // libbpf is done with the object
+    VIGIL_RETURN_IF_ERROR(loaded);
     // Exits and forks before execs: an exec is never reported for a process whose exit
     // could then be missed.
     VIGIL_RETURN_IF_ERROR(Attach(skel_->progs.vigil_exit, "raw tracepoint sched_process_exit"));

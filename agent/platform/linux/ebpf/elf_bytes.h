@@ -1,0 +1,21 @@
+// The BPF objects the skeletons load, compiled in compressed. cmake/VigilBpfSkeleton.cmake
+// rewrites each skeleton's elf_bytes to return ElfBytes(<Name>Object(), sz) instead of the
+// object as a string literal; libbpf reads that copy while the skeleton opens and loads, and
+// the source frees it with ReleaseElfBytes once its programs are loaded.
+#pragma once
+
+#include <cstddef>
+
+#include "agent/core/embedded.h"
+
+namespace vigil::ebpf {
+
+// Defined by the generated <name>.object.gen.cpp beside each skeleton.
+const EmbeddedBundle& VigilConnObject();
+const EmbeddedBundle& VigilProcObject();
+
+// The object of `bundle`, decompressed; the same copy until ReleaseElfBytes(bundle).
+const void* ElfBytes(const EmbeddedBundle& bundle, size_t* size);
+void ReleaseElfBytes(const EmbeddedBundle& bundle);
+
+}  // namespace vigil::ebpf
