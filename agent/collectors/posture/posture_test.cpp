@@ -151,6 +151,24 @@ TEST_F(PostureCollectorTest, APolicyWithErrorsIsRefusedAtStartNamingTheLine) {
   EXPECT_NE(st.message().find("broken"), std::string::npos) << st.ToString();
 }
 
+// The policy is read again for each scan (it is not kept between scans): one broken since the
+// start skips the scan, counted, and sends nothing.
+TEST_F(PostureCollectorTest, APolicyBrokenAfterTheStartSkipsTheScanAndIsCounted) {
+  ASSERT_TRUE(config_.Set(schema_, "posture.first_scan_delay", "1s").ok());
+  auto c = Make();
+  ASSERT_TRUE(c->Start().ok());
+  env_.SetFile("/etc/vigil/policy.yml", "policy: [not, a, map]\n");
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (stats_.count("policy_errors") == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::vector<Event> events;
+    bus_.PopAll(&events, 50ms);
+    EXPECT_TRUE(events.empty()) << events.front().type;
+  }
+  c->Stop();
+  EXPECT_EQ(stats_.count("policy_errors"), 1u);
+  EXPECT_EQ(stats_.count("scans"), 0u);
+}
+
 TEST_F(PostureCollectorTest, AMissingPolicyFileIsAnErrorNamingIt) {
   ASSERT_TRUE(config_.Set(schema_, "posture.policy", "/etc/vigil/none.yml").ok());
   Status st = Make()->Start();
