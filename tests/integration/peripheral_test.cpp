@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -155,6 +156,10 @@ TEST(UeventSourceIntegration, DeliversASyntheticUeventAndWakesOnInterrupt) {
 // --- The agent ----------------------------------------------------------------------------
 
 TEST(PeripheralIntegration, InventoryThenVethAddedAndRemovedThenSyntheticUevent) {
+  // Other tests add and remove interfaces meanwhile: the inventory must hold those there
+  // before the agent started and still there after it (one added since is an add event).
+  std::set<std::string> before;
+  for (const auto& entry : std::filesystem::directory_iterator("/sys/class/net")) before.insert(entry.path().filename());
   auto agent = AgentProcess::Start("peripheral:\n  priority: high\n  mode: netlink\nstats:\n  interval: 1s\n");
   ASSERT_NE(agent, nullptr);
 
@@ -167,6 +172,7 @@ TEST(PeripheralIntegration, InventoryThenVethAddedAndRemovedThenSyntheticUevent)
   EXPECT_EQ((*lo)["priority"], "high");
   for (const auto& entry : std::filesystem::directory_iterator("/sys/class/net")) {
     const std::string name = entry.path().filename();
+    if (!before.count(name)) continue;
     EXPECT_TRUE(agent->WaitFor([&](const json& e) { return IsPeripheral(e, "present", name); }, 5s))
         << "no present event for " << name;
   }
