@@ -1,7 +1,8 @@
-# Text files compiled into a binary (the built-in rules, lists, posture policies and event
-# schema), compressed: the files are joined and the whole is one zstd frame in the generated
-# source, with a table of each file's name, offset and size (agent/core/embedded.h reads it).
-# zstd at level 9 keeps a YAML file in about a seventh of its size.
+# Files compiled into a binary (the built-in rules, lists, posture policies and event schema;
+# the eBPF objects), compressed: the files are joined and the whole is one zstd frame in the
+# generated source, with a table of each file's name, offset and size (agent/core/embedded.h
+# reads it). zstd at level 9 keeps a YAML file in about a seventh of its size, a BPF object in
+# about a quarter.
 #
 #   vigil_embed(OUTPUT file.gen.cpp FUNCTION vigil::ns::Name FILES name1 path1 name2 path2 ...)
 #

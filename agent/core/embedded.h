@@ -1,7 +1,8 @@
 // Files compiled into a binary by vigil_embed (cmake/VigilEmbed.cmake): the built-in rules,
-// lists, posture policies and event schema. A bundle's files are joined into one zstd frame,
-// decompressed when read and not kept: their text costs memory while its reader needs it,
-// not for the life of the process, and the binary carries about a seventh of it.
+// lists, posture policies and event schema, and the eBPF objects. A bundle's files are joined
+// into one zstd frame, decompressed when read and not kept: their text costs memory while its
+// reader needs it, not for the life of the process, and the binary carries about a seventh of
+// it.
 #pragma once
 
 #include <cstddef>
