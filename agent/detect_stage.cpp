@@ -197,7 +197,7 @@ Result<std::unique_ptr<DetectStage>> DetectStage::Create(const Config& config) {
   lo.lists = lists;
   // The schema is parsed for this load and dropped after it: compiled rules do not refer to it,
   // and the process-wide BuiltinSchema() would hold its few hundred KB for the agent's life.
-  Result<schema::Schema> event_schema = schema::Schema::Parse(schema::BuiltinSchemaText(), "schema/events.yml");
+  Result<schema::Schema> event_schema = schema::ParseBuiltinSchema();
   if (!event_schema.ok()) return event_schema.status();
   lo.schema = &*event_schema;
   auto loaded = detect::RuleSet::Load(sources, lo);

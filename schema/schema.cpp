@@ -777,8 +777,10 @@ std::string BuiltinSchemaText() {
   return EmbeddedText(bundle, bundle.files.front());
 }
 
+Result<Schema> ParseBuiltinSchema() { return Schema::Parse(BuiltinSchemaText(), "schema/events.yml"); }
+
 const Result<Schema>& BuiltinSchema() {
-  static const Result<Schema> kSchema = Schema::Parse(BuiltinSchemaText(), "schema/events.yml");
+  static const Result<Schema> kSchema = ParseBuiltinSchema();
   return kSchema;
 }
 

@@ -124,7 +124,9 @@ std::string RenderMarkdown(const Schema& schema, std::string_view source_name);
 const EmbeddedBundle& BuiltinSchemaBundle();
 // The text of that schema/events.yml.
 std::string BuiltinSchemaText();
-// BuiltinSchemaText() parsed; the result is computed once.
+// BuiltinSchemaText() parsed, each call anew: for a caller that needs it only for a while.
+Result<Schema> ParseBuiltinSchema();
+// ParseBuiltinSchema(), computed once and kept for the life of the process.
 const Result<Schema>& BuiltinSchema();
 
 }  // namespace vigil::schema

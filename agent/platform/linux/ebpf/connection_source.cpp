@@ -90,11 +90,10 @@ class EbpfConnectionSource final : public ConnectionSource {
 
   Status Load(size_t ring_bytes, bool with_udp) {
     if (skel_ != nullptr) vigil_conn__destroy(skel_);
+    const ebpf::ElfBytesScope object(ebpf::VigilConnObject());  // libbpf is done with it after the load
     skel_ = vigil_conn__open();
-    if (skel_ == nullptr) {
-      ebpf::ReleaseElfBytes(ebpf::VigilConnObject());
+    if (skel_ == nullptr)
       return Status::Unavailable(std::string("eBPF: opening the connection programs: ") + std::strerror(errno));
-    }
     bpf_map__set_max_entries(skel_->maps.events, static_cast<uint32_t>(ring_bytes));
     uint64_t secret = 0;
     if (getrandom(&secret, sizeof(secret), 0) != sizeof(secret))
@@ -104,9 +103,7 @@ class EbpfConnectionSource final : public ConnectionSource {
       for (bpf_program* p : UdpPrograms()) bpf_program__set_autoload(p, false);
     }
     with_udp_ = with_udp;
-    Status loaded = ebpf::LoadWithLog("connection programs", [this] { return vigil_conn__load(skel_); });
-    ebpf::ReleaseElfBytes(ebpf::VigilConnObject());  // libbpf is done with the object
-    return loaded;
+    return ebpf::LoadWithLog("connection programs", [this] { return vigil_conn__load(skel_); });
   }
 
   Status Attach(bpf_program* prog, const std::string& what) {

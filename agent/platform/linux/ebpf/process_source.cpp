@@ -29,15 +29,13 @@ class EbpfProcessSource final : public ProcessSource {
   Status Open(const EbpfOptions& options) {
     Result<size_t> ring_bytes = ebpf::RingBufferSize(options.ring_buffer_bytes);
     if (!ring_bytes.ok()) return ring_bytes.status();
+    const ebpf::ElfBytesScope object(ebpf::VigilProcObject());  // libbpf is done with it after the load
     skel_ = vigil_proc__open();
     if (skel_ == nullptr) {
-      ebpf::ReleaseElfBytes(ebpf::VigilProcObject());
       return Status::Unavailable(std::string("eBPF: opening the process programs: ") + std::strerror(errno));
     }
     bpf_map__set_max_entries(skel_->maps.events, static_cast<uint32_t>(*ring_bytes));
-    Status loaded = ebpf::LoadWithLog("process programs", [this] { return vigil_proc__load(skel_); });
-    ebpf::ReleaseElfBytes(ebpf::VigilProcObject());  // libbpf is done with the object
-    VIGIL_RETURN_IF_ERROR(loaded);
+    VIGIL_RETURN_IF_ERROR(ebpf::LoadWithLog("process programs", [this] { return vigil_proc__load(skel_); }));
     // Exits and forks before execs: an exec is never reported for a process whose exit
     // could then be missed.
     VIGIL_RETURN_IF_ERROR(Attach(skel_->progs.vigil_exit, "raw tracepoint sched_process_exit"));
