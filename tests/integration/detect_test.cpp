@@ -323,16 +323,9 @@ TEST(DetectIntegration, ATelnetBruteForceAgainstBusyBoxRaisesTheAlertForItsSourc
   std::thread second(guess, 2);
   guess(1);
   second.join();
-  auto alert = agent->WaitFor([](const json& e) { return IsAlert(e, "telnet_brute_force"); }, kWait);
-  kill(pid, SIGTERM);
-  Reap(pid);
-  ASSERT_TRUE(alert.has_value()) << "agent log:\n" << agent->Log();
-  const json& data = (*alert)["data"];
-  EXPECT_EQ(data["level"], "high");
-  EXPECT_EQ(data["group"].value("source_ip", ""), "127.0.0.1") << data.dump();
-  EXPECT_GE(data.value("value", 0), 5);
-  // Each failure is BusyBox login's own line, with the peer telnetd wrote to utmp. The alert
-  // can come before the last failure's event: wait for all six (WaitFor sees each event once).
+  // Each failure is BusyBox login's own line, with the peer telnetd wrote to utmp. login prints
+  // "Login incorrect" before it logs the failure: telnetd is stopped (hanging up its sessions)
+  // only once all six have arrived. WaitFor sees each event once.
   int failures = 0;
   agent->WaitFor(
       [&](const json& e) {
@@ -345,7 +338,15 @@ TEST(DetectIntegration, ATelnetBruteForceAgainstBusyBoxRaisesTheAlertForItsSourc
         return failures >= 6;
       },
       kWait);
-  EXPECT_EQ(failures, 6);
+  auto alert = agent->WaitFor([](const json& e) { return IsAlert(e, "telnet_brute_force"); }, kWait);
+  kill(pid, SIGTERM);
+  Reap(pid);
+  EXPECT_EQ(failures, 6) << "agent log:\n" << agent->Log();
+  ASSERT_TRUE(alert.has_value()) << "agent log:\n" << agent->Log();
+  const json& data = (*alert)["data"];
+  EXPECT_EQ(data["level"], "high");
+  EXPECT_EQ(data["group"].value("source_ip", ""), "127.0.0.1") << data.dump();
+  EXPECT_GE(data.value("value", 0), 5);
   StopAndValidate(*agent);
 }
 
