@@ -3,7 +3,8 @@
 #   make          release binaries into build/bin/ (vigil-agent, vigil-hub)
 #   make test     the unit tests twice, in a debug build (clang) under ASan+UBSan and in a
 #                 release build (g++ -O2); the integration tests on the real kernel (root) in
-#                 the debug build; then each fuzz target for TEST_FUZZ_SECONDS (the fuzz
+#                 the debug build; the command line and process tests again against the
+#                 minimal agent; then each fuzz target for TEST_FUZZ_SECONDS (the fuzz
 #                 targets are built by the debug build)
 #   make demo     the whole system on this machine (broker, hub, an enrolled agent), its events live
 #   make bench    benchmarks (exec storm, footprint) with their targets
@@ -34,6 +35,12 @@ test:
 	@cmake --build --preset dev -j$(JOBS)
 	@echo "== tests: debug build (clang) under AddressSanitizer and UndefinedBehaviorSanitizer"
 	@cd build/dev && $(CTEST)
+	@echo "== the minimal agent: built, then the command line and process tests run against it"
+	@cmake --preset minimal >/dev/null
+	@cmake --build --preset minimal -j$(JOBS) --target vigil-agent
+	@VIGIL_AGENT_UNDER_TEST=$(CURDIR)/build/minimal/bin/vigil-agent build/dev/tests/agent_cli_test
+	@VIGIL_AGENT_UNDER_TEST=$(CURDIR)/build/minimal/bin/vigil-agent build/dev/tests/process_integration_test \
+	  --gtest_filter='ProcessIntegration.*'
 	@cmake --preset release-test >/dev/null
 	@cmake --build --preset release-test -j$(JOBS)
 	@echo "== unit tests: release build (g++)"

@@ -5,8 +5,13 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <sstream>
 
-#include <yaml-cpp/yaml.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/mark.h>
+#include <yaml-cpp/parser.h>
 #include <nlohmann/json.hpp>
 
 namespace vigil {
@@ -357,6 +362,102 @@ void Config::TakeFrom(const Config& other, std::string_view key) {
   set_in_file_.insert(std::string(key));
 }
 
+namespace {
+
+// A configuration file as a tree: mappings, lists and plain values, each with where it stands in
+// the file. It is built from the events of yaml-cpp's parser rather than by YAML::Load, whose node
+// graph (and the code behind it) a configuration does not need: the minimal agent reads YAML for
+// nothing else.
+struct YamlTree {
+  enum class Kind { kNull, kScalar, kSequence, kMap };
+  Kind kind = Kind::kNull;
+  YAML::Mark mark = YAML::Mark::null_mark();
+  std::string scalar;
+  std::vector<YamlTree> items;  // a sequence's items; a mapping's keys and values, alternating
+};
+
+class TreeBuilder final : public YAML::EventHandler {
+ public:
+  explicit TreeBuilder(YamlTree* root) : root_(root) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Add(YamlTree::Kind::kNull, mark, anchor); }
+  // An alias is a copy of what its anchor names, so that aliases of aliases cannot make a small
+  // file a huge tree: the copies may add up to kMaxCopiedNodes nodes.
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    YamlTree& node = Add(YamlTree::Kind::kNull, mark, 0);
+    auto it = anchored_.find(anchor);
+    if (it == anchored_.end()) return;  // an alias of a collection still open: null
+    copied_nodes_ += it->second.nodes;
+    if (copied_nodes_ > kMaxCopiedNodes)
+      throw YAML::ParserException(mark, "aliases expand to more than " + std::to_string(kMaxCopiedNodes) + " nodes");
+    node = it->second.tree;
+    node.mark = mark;
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, const std::string& value) override {
+    Add(YamlTree::Kind::kScalar, mark, 0).scalar = value;
+    Anchor(anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Open(YamlTree::Kind::kSequence, mark, anchor);
+  }
+  void OnSequenceEnd() override { Close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    Open(YamlTree::Kind::kMap, mark, anchor);
+  }
+  void OnMapEnd() override { Close(); }
+
+ private:
+  struct Open_ {
+    YamlTree* node;
+    YAML::anchor_t anchor;
+  };
+  // A new node: the root, or the next item of the open collection (whose items do not move
+  // while a child of it is open, so the pointers on the stack stay valid).
+  YamlTree& Add(YamlTree::Kind kind, const YAML::Mark& mark, YAML::anchor_t anchor) {
+    YamlTree* node = open_.empty() ? root_ : &open_.back().node->items.emplace_back();
+    node->kind = kind;
+    node->mark = mark;
+    last_ = node;
+    Anchor(anchor);
+    return *node;
+  }
+  void Anchor(YAML::anchor_t anchor) {
+    if (anchor != 0) anchored_[anchor] = {*last_, Count(*last_)};
+  }
+  static size_t Count(const YamlTree& t) {
+    size_t n = 1;
+    for (const auto& item : t.items) n += Count(item);
+    return n;
+  }
+  void Open(YamlTree::Kind kind, const YAML::Mark& mark, YAML::anchor_t anchor) {
+    open_.push_back({&Add(kind, mark, 0), anchor});
+  }
+  void Close() {
+    last_ = open_.back().node;
+    const YAML::anchor_t anchor = open_.back().anchor;
+    open_.pop_back();
+    Anchor(anchor);
+  }
+
+  struct Anchored {
+    YamlTree tree;
+    size_t nodes;
+  };
+  static constexpr size_t kMaxCopiedNodes = 100'000;
+
+  YamlTree* root_;
+  YamlTree* last_ = nullptr;
+  std::vector<Open_> open_;
+  std::map<YAML::anchor_t, Anchored> anchored_;
+  size_t copied_nodes_ = 0;
+};
+
+}  // namespace
+
 Result<Config> LoadConfig(const ConfigSchema& schema, std::string_view yaml_text, std::string_view origin) {
   Config config = Config::Defaults(schema);
   config.origin_ = std::string(origin);
@@ -367,77 +468,84 @@ Result<Config> LoadConfig(const ConfigSchema& schema, std::string_view yaml_text
     errors.push_back(loc + ": " + msg);
   };
 
-  YAML::Node root;
+  YamlTree root;
   try {
-    root = YAML::Load(std::string(yaml_text));
+    std::istringstream in{std::string(yaml_text)};
+    YAML::Parser parser(in);
+    TreeBuilder builder(&root);
+    parser.HandleNextDocument(builder);  // the first document, as YAML::Load reads
   } catch (const YAML::Exception& e) {
     error_at(e.mark, "not valid YAML: " + e.msg);
     return Status::InvalidArgument(errors.front());
   }
-  if (!root.IsDefined() || root.IsNull()) return config;  // an empty file: all defaults
-  if (!root.IsMap()) {
-    error_at(root.Mark(), "expected a mapping of sections (agent:, process:, ...) at the top level");
+  using Kind = YamlTree::Kind;
+  if (root.kind == Kind::kNull) return config;  // an empty file: all defaults
+  if (root.kind != Kind::kMap) {
+    error_at(root.mark, "expected a mapping of sections (agent:, process:, ...) at the top level");
     return Status::InvalidArgument(errors.front());
   }
 
   std::vector<std::string> section_names;
   for (const auto& s : schema.sections()) section_names.push_back(s.name);
   std::set<std::string> seen_sections;
-  for (const auto& top : root) {
-    if (!top.first.IsScalar()) {
-      error_at(top.first.Mark(), "section names must be plain words");
+  for (size_t i = 0; i + 1 < root.items.size(); i += 2) {
+    const YamlTree& section_key = root.items[i];
+    const YamlTree& section_value = root.items[i + 1];
+    if (section_key.kind != Kind::kScalar) {
+      error_at(section_key.mark, "section names must be plain words");
       continue;
     }
-    const std::string name = top.first.Scalar();
+    const std::string& name = section_key.scalar;
     const SettingsSection* section = schema.FindSection(name);
     if (!section) {
-      error_at(top.first.Mark(), "unknown section '" + name + "'" + Suggest(name, section_names));
+      error_at(section_key.mark, "unknown section '" + name + "'" + Suggest(name, section_names));
       continue;
     }
     if (!seen_sections.insert(name).second) {
-      error_at(top.first.Mark(), "section '" + name + "' appears twice");
+      error_at(section_key.mark, "section '" + name + "' appears twice");
       continue;
     }
-    if (top.second.IsNull()) continue;
-    if (!top.second.IsMap()) {
-      error_at(top.second.Mark(), "section '" + name + "' must be a mapping of keys");
+    if (section_value.kind == Kind::kNull) continue;
+    if (section_value.kind != Kind::kMap) {
+      error_at(section_value.mark, "section '" + name + "' must be a mapping of keys");
       continue;
     }
     std::vector<std::string> key_names;
     for (const auto& spec : section->specs) key_names.emplace_back(spec.key);
     std::set<std::string> seen_keys;
-    for (const auto& kv : top.second) {
-      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
+    for (size_t k = 0; k + 1 < section_value.items.size(); k += 2) {
+      const YamlTree& key_node = section_value.items[k];
+      const YamlTree& value = section_value.items[k + 1];
+      const std::string key = key_node.kind == Kind::kScalar ? key_node.scalar : std::string("?");
       const std::string full = name + "." + key;
       const SettingSpec* spec = schema.Find(full);
       if (!spec) {
-        error_at(kv.first.Mark(), "unknown key '" + full + "'" + Suggest(key, key_names));
+        error_at(key_node.mark, "unknown key '" + full + "'" + Suggest(key, key_names));
         continue;
       }
       if (!seen_keys.insert(key).second) {
-        error_at(kv.first.Mark(), "key '" + full + "' appears twice");
+        error_at(key_node.mark, "key '" + full + "' appears twice");
         continue;
       }
-      const YAML::Node& value = kv.second;
       Result<SettingValue> parsed = Status::InvalidArgument("unset");
-      if (value.IsSequence()) {
+      if (value.kind == Kind::kSequence) {
         std::vector<std::string> items;
         bool scalar_items = true;
-        for (const auto& item : value) {
-          if (!item.IsScalar())
+        for (const auto& item : value.items) {
+          if (item.kind != Kind::kScalar)
             scalar_items = false;
           else
-            items.push_back(item.Scalar());
+            items.push_back(item.scalar);
         }
         parsed = scalar_items ? ParseSettingList(*spec, items)
                               : Result<SettingValue>(Status::InvalidArgument("list items must be plain values"));
-      } else if (value.IsScalar()) {
+      } else if (value.kind == Kind::kScalar) {
         if (spec->type == SettingType::kList) {
           parsed = Status::InvalidArgument("expected a list ([a, b] or one '- item' per line)");
         } else {
-          parsed = ParseSettingValue(*spec, value.Scalar());
+          parsed = ParseSettingValue(*spec, value.scalar);
         }
-      } else if (value.IsNull()) {
+      } else if (value.kind == Kind::kNull) {
         parsed = spec->type == SettingType::kString ? Result<SettingValue>(SettingValue(std::string()))
                  : spec->type == SettingType::kList ? Result<SettingValue>(SettingValue(std::vector<std::string>()))
                                                     : Result<SettingValue>(Status::InvalidArgument("has no value"));
@@ -445,7 +553,7 @@ Result<Config> LoadConfig(const ConfigSchema& schema, std::string_view yaml_text
         parsed = Status::InvalidArgument("expected a " + std::string(SettingTypeName(spec->type)) + ", got a mapping");
       }
       if (!parsed.ok()) {
-        error_at(value.Mark().is_null() ? kv.first.Mark() : value.Mark(),
+        error_at(value.mark.is_null() ? key_node.mark : value.mark,
                  "key '" + full + "': " + std::string(parsed.status().message()));
         continue;
       }

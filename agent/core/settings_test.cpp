@@ -1,7 +1,6 @@
 #include "agent/core/settings.h"
 
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 
 #include "agent/core/collector.h"
 #include "agent/core/config_tables.h"
@@ -100,6 +99,46 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"- a\n- b\n", "expected a mapping of sections"},
                       BadCase{"demo:\n  mode: [unclosed\n", "not valid YAML"},
                       BadCase{"demo:\n  max_size: -1\n", "out of range"}));
+
+TEST(Settings, ReadsAnchorsAliasesQuotesAndTheFirstDocument) {
+  auto c = LoadConfig(DemoSchema(),
+                      "demo:\n  name: &who \"~\"\n  mode: &m poll\n  paths: &p [/x, \"/y z\"]\n"
+                      "---\ndemo:\n  mode: auto\n",
+                      "a.yml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->GetString("demo.name"), "~") << "a quoted ~ is a string, not null";
+  EXPECT_EQ(c->GetString("demo.mode"), "poll") << "only the first document is read";
+  EXPECT_EQ(c->GetList("demo.paths"), (std::vector<std::string>{"/x", "/y z"}));
+
+  // A whole section reused by an alias, and an empty value (null) for a string and a list.
+  ConfigSchema two;
+  two.AddSection("demo", "A demo section.", kDemo);
+  two.AddSection("copy", "The same keys.", kDemo);
+  c = LoadConfig(two, "demo: &d\n  entries: 7\n  paths: []\ncopy: *d\n", "b.yml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->GetInt("copy.entries"), 7);
+  EXPECT_TRUE(c->GetList("copy.paths").empty());
+  c = LoadConfig(two, "demo:\n  name:\n  paths: ~\n", "c.yml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->GetString("demo.name"), "");
+  EXPECT_TRUE(c->GetList("demo.paths").empty());
+}
+
+TEST(Settings, AliasesThatExpandToAHugeTreeAreRefused) {
+  // Each level lists the one before ten times: 10^6 values from a few lines.
+  std::string yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 6; ++i) {
+    std::string prev = "*a" + std::to_string(i - 1);
+    yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 10; ++k) yaml += ", " + prev;
+    yaml += "]\n";
+  }
+  auto c = LoadConfig(DemoSchema(), yaml, "bomb.yml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("bomb.yml:5:"), std::string_view::npos) << c.status().message();
+  EXPECT_NE(c.status().message().find("aliases expand to more than 100000 nodes"), std::string_view::npos)
+      << c.status().message();
+}
 
 TEST(Settings, ReportsEveryErrorNotJustTheFirst) {
   auto c = LoadConfig(DemoSchema(), "demo:\n  mod: a\n  entries: x\n  enabled: 2\n", "f.yml");

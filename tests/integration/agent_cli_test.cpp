@@ -18,7 +18,7 @@ struct CmdResult {
 };
 
 CmdResult RunAgent(const std::string& args) {
-  std::string cmd = std::string(VIGIL_AGENT_BIN) + " " + args + " 2>&1";
+  std::string cmd = AgentUnderTest() + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];

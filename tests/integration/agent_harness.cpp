@@ -21,6 +21,11 @@
 
 namespace vigil::testing {
 
+std::string AgentUnderTest() {
+  const char* other = std::getenv("VIGIL_AGENT_UNDER_TEST");
+  return other && *other ? other : VIGIL_AGENT_BIN;
+}
+
 std::unique_ptr<AgentProcess> AgentProcess::Start(Options options) {
   std::unique_ptr<AgentProcess> p(new AgentProcess());
   char tmpl[] = "/tmp/vigil-it-XXXXXX";
@@ -43,7 +48,7 @@ std::unique_ptr<AgentProcess> AgentProcess::Start(Options options) {
   p->inotify_fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   inotify_add_watch(p->inotify_fd_, p->output_path().c_str(), IN_MODIFY);
 
-  std::string binary = options.binary.empty() ? VIGIL_AGENT_BIN : options.binary;
+  std::string binary = options.binary.empty() ? AgentUnderTest() : options.binary;
   std::vector<std::string> args = {binary, "run", "--config", p->dir_ + "/agent.yml", "--output",
                                    options.output.empty() ? "jsonl:" + p->output_path() : options.output};
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());

@@ -20,12 +20,16 @@
 
 namespace vigil::testing {
 
+// The agent binary the tests run: $VIGIL_AGENT_UNDER_TEST when set (`make test` runs the
+// process tests against the minimal build this way), else this build's (VIGIL_AGENT_BIN).
+std::string AgentUnderTest();
+
 class AgentProcess {
  public:
   struct Options {
     std::string config_yaml;               // appended after the harness's own agent: section
     std::vector<std::string> extra_args;   // after the run subcommand's own arguments
-    std::string binary;                    // default: VIGIL_AGENT_BIN
+    std::string binary;                    // default: AgentUnderTest()
     std::string output;                    // --output; default: jsonl:<dir>/events.jsonl
     std::string dir;                       // reuse this directory (state survives a restart);
                                            // default: a fresh one, removed at the end
