@@ -7,9 +7,9 @@
 #   stripped size of the minimal agent                       <= 600 KB (614,400 bytes)
 # libc, libm, libstdc++, libgcc_s and the dynamic loader are not counted (a device has them);
 # every other shared library the binary needs is listed with its size, with the total a
-# device would have to carry. The minimal agent links libstdc++ in (VIGIL_STATIC_LIBSTDCXX):
-# the bytes that came from libstdc++ and libgcc, summed from the link map beside the build
-# (vigil-agent.map, by libstdcxx_bytes.awk), are left out of its size target likewise.
+# device would have to carry. Both agents link libstdc++ in (VIGIL_STATIC_LIBSTDCXX):
+# the bytes that came from libstdc++ and libgcc, summed from the link map beside the binary
+# (vigil-agent.map, by libstdcxx_bytes.awk), are left out of their size targets likewise.
 # REFERENCE printed beside: the peers' published figures (osquery, Falco, Wazuh agent).
 #
 # The agent runs with its default configuration except for the output (a temp JSON Lines
@@ -132,7 +132,7 @@ for name in release minimal; do
   s=$(stat -c %s "$tmp/$name.stripped")
   u=$(stat -c %s "$bin")
   printf "  %-32s %10s B  %10s B\n" "$name agent" "$s" "$u"
-  map=$(dirname "$(dirname "$bin")")/vigil-agent.map
+  map=$bin.map
   if [ -f "$map" ] && ! ldd "$bin" | grep -q 'libstdc++'; then  # libstdc++ linked in
     cxx=$(awk -f "$root/bench/libstdcxx_bytes.awk" "$map")
     s=$((s - cxx))

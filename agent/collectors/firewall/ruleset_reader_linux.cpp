@@ -1,6 +1,5 @@
 // The Linux RulesetReader (see firewall_source.h): libnftables through dlopen, and the legacy
 // iptables save tools as child processes. Compiled into the firewall collector only.
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <nftables/libnftables.h>
 #include <poll.h>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "agent/collectors/firewall/firewall_source.h"
+#include "agent/platform/linux/shared_library.h"
 
 namespace vigil::firewall {
 namespace {
@@ -27,33 +27,22 @@ constexpr size_t kMaxOutputBytes = 32 << 20;  // a ruleset listing larger than t
 constexpr int64_t kToolTimeoutMs = 10'000;
 constexpr const char* kToolDirs[] = {"/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin"};
 
-// The few libnftables functions used, resolved at run time.
+// The few libnftables functions used, resolved at run time: loaded for a read, unloaded after.
 class LibNftables {
  public:
   LibNftables() {
-    for (const char* name : {"libnftables.so.1", "libnftables.so"}) {
-      handle_ = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-      if (handle_ != nullptr) break;
-      const char* e = dlerror();
-      error_ = e != nullptr ? e : "dlopen failed";
-    }
-    if (handle_ == nullptr) return;
-    if (!Resolve(&ctx_new_, "nft_ctx_new") || !Resolve(&ctx_free_, "nft_ctx_free") ||
-        !Resolve(&set_flags_, "nft_ctx_output_set_flags") || !Resolve(&buffer_output_, "nft_ctx_buffer_output") ||
-        !Resolve(&buffer_error_, "nft_ctx_buffer_error") || !Resolve(&output_, "nft_ctx_get_output_buffer") ||
-        !Resolve(&errors_, "nft_ctx_get_error_buffer") || !Resolve(&run_, "nft_run_cmd_from_buffer")) {
-      dlclose(handle_);
-      handle_ = nullptr;
-    }
+    lib_.Bind(ctx_new_, "nft_ctx_new");
+    lib_.Bind(ctx_free_, "nft_ctx_free");
+    lib_.Bind(set_flags_, "nft_ctx_output_set_flags");
+    lib_.Bind(buffer_output_, "nft_ctx_buffer_output");
+    lib_.Bind(buffer_error_, "nft_ctx_buffer_error");
+    lib_.Bind(output_, "nft_ctx_get_output_buffer");
+    lib_.Bind(errors_, "nft_ctx_get_error_buffer");
+    lib_.Bind(run_, "nft_run_cmd_from_buffer");
   }
-  ~LibNftables() {
-    if (handle_ != nullptr) dlclose(handle_);
-  }
-  LibNftables(const LibNftables&) = delete;
-  LibNftables& operator=(const LibNftables&) = delete;
 
   Result<std::string> ListRuleset() {
-    if (handle_ == nullptr) return Status::Unavailable("libnftables cannot be loaded: " + error_);
+    if (Status st = lib_.status(); !st.ok()) return st;
     nft_ctx* ctx = ctx_new_(NFT_CTX_DEFAULT);
     if (ctx == nullptr) return Status::Unavailable("libnftables: nft_ctx_new failed");
     set_flags_(ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_STATELESS);
@@ -86,15 +75,7 @@ class LibNftables {
   }
 
  private:
-  template <typename F>
-  bool Resolve(F* fn, const char* symbol) {
-    *fn = reinterpret_cast<F>(dlsym(handle_, symbol));
-    if (*fn == nullptr) error_ = std::string("libnftables has no ") + symbol;
-    return *fn != nullptr;
-  }
-
-  void* handle_ = nullptr;
-  std::string error_;
+  SharedLibrary lib_{{"libnftables.so.1", "libnftables.so"}, "install the package libnftables1"};
   nft_ctx* (*ctx_new_)(uint32_t) = nullptr;
   void (*ctx_free_)(nft_ctx*) = nullptr;
   void (*set_flags_)(nft_ctx*, unsigned int) = nullptr;

@@ -1,5 +1,4 @@
 // The journal through libsystemd's sd_journal API, loaded at run time (see login_journal.h).
-#include <dlfcn.h>
 #include <poll.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
@@ -10,6 +9,7 @@
 #include <string_view>
 
 #include "agent/platform/linux/login_journal.h"
+#include "agent/platform/linux/shared_library.h"
 
 namespace vigil {
 namespace {
@@ -34,43 +34,26 @@ struct SdJournalApi {
 
 // Loaded once and kept for the life of the process (a reload opens the journal again).
 Result<const SdJournalApi*> LoadApi() {
-  static SdJournalApi api;
-  static std::string error;
-  static bool loaded = false;
-  if (loaded) {
-    if (!error.empty()) return Status::Unavailable(error);
-    return &api;
-  }
-  loaded = true;
-  void* lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-  if (!lib) {
-    const char* why = dlerror();
-    error = std::string("libsystemd.so.0 cannot be loaded: ") + (why ? why : "unknown error");
-    return Status::Unavailable(error);
-  }
-  bool missing = false;
-  auto sym = [&](auto& fn, const char* name) {
-    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
-    if (!fn) {
-      if (error.empty()) error = std::string("libsystemd.so.0 lacks ") + name;
-      missing = true;
-    }
-  };
-  sym(api.open, "sd_journal_open");
-  sym(api.open_directory, "sd_journal_open_directory");
-  sym(api.close, "sd_journal_close");
-  sym(api.add_match, "sd_journal_add_match");
-  sym(api.seek_tail, "sd_journal_seek_tail");
-  sym(api.previous, "sd_journal_previous");
-  sym(api.next, "sd_journal_next");
-  sym(api.get_data, "sd_journal_get_data");
-  sym(api.get_realtime_usec, "sd_journal_get_realtime_usec");
-  sym(api.set_data_threshold, "sd_journal_set_data_threshold");
-  sym(api.get_fd, "sd_journal_get_fd");
-  sym(api.get_events, "sd_journal_get_events");
-  sym(api.get_timeout, "sd_journal_get_timeout");
-  sym(api.process, "sd_journal_process");
-  if (missing) return Status::Unavailable(error);
+  static SharedLibrary& lib = *new SharedLibrary({"libsystemd.so.0"}, "install the package libsystemd0");
+  static const SdJournalApi api = [] {
+    SdJournalApi a;
+    lib.Bind(a.open, "sd_journal_open");
+    lib.Bind(a.open_directory, "sd_journal_open_directory");
+    lib.Bind(a.close, "sd_journal_close");
+    lib.Bind(a.add_match, "sd_journal_add_match");
+    lib.Bind(a.seek_tail, "sd_journal_seek_tail");
+    lib.Bind(a.previous, "sd_journal_previous");
+    lib.Bind(a.next, "sd_journal_next");
+    lib.Bind(a.get_data, "sd_journal_get_data");
+    lib.Bind(a.get_realtime_usec, "sd_journal_get_realtime_usec");
+    lib.Bind(a.set_data_threshold, "sd_journal_set_data_threshold");
+    lib.Bind(a.get_fd, "sd_journal_get_fd");
+    lib.Bind(a.get_events, "sd_journal_get_events");
+    lib.Bind(a.get_timeout, "sd_journal_get_timeout");
+    lib.Bind(a.process, "sd_journal_process");
+    return a;
+  }();
+  if (Status st = lib.status(); !st.ok()) return st;
   return &api;
 }
 
