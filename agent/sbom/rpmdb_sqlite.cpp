@@ -26,24 +26,19 @@ struct SqliteApi {
 };
 
 Result<const SqliteApi*> LoadSqlite() {
-  // Loaded once, for the life of the process (never closed: no exit-time unloading).
-  static SharedLibrary& lib = *new SharedLibrary({"libsqlite3.so.0"}, "install the package libsqlite3-0");
-  static const SqliteApi api = [] {
-    SqliteApi a;
-    lib.Bind(a.open_v2, "sqlite3_open_v2");
-    lib.Bind(a.close, "sqlite3_close");
-    lib.Bind(a.errmsg, "sqlite3_errmsg");
-    lib.Bind(a.errstr, "sqlite3_errstr");
-    lib.Bind(a.busy_timeout, "sqlite3_busy_timeout");
-    lib.Bind(a.prepare_v2, "sqlite3_prepare_v2");
-    lib.Bind(a.step, "sqlite3_step");
-    lib.Bind(a.finalize, "sqlite3_finalize");
-    lib.Bind(a.column_blob, "sqlite3_column_blob");
-    lib.Bind(a.column_bytes, "sqlite3_column_bytes");
-    return a;
-  }();
-  if (Status st = lib.status(); !st.ok()) return st;
-  return &api;
+  return LoadForProcess<SqliteApi>({"libsqlite3.so.0"}, "install the package libsqlite3-0",
+                                   [](SharedLibrary& lib, SqliteApi& a) {
+                                     lib.Bind(a.open_v2, "sqlite3_open_v2");
+                                     lib.Bind(a.close, "sqlite3_close");
+                                     lib.Bind(a.errmsg, "sqlite3_errmsg");
+                                     lib.Bind(a.errstr, "sqlite3_errstr");
+                                     lib.Bind(a.busy_timeout, "sqlite3_busy_timeout");
+                                     lib.Bind(a.prepare_v2, "sqlite3_prepare_v2");
+                                     lib.Bind(a.step, "sqlite3_step");
+                                     lib.Bind(a.finalize, "sqlite3_finalize");
+                                     lib.Bind(a.column_blob, "sqlite3_column_blob");
+                                     lib.Bind(a.column_bytes, "sqlite3_column_bytes");
+                                   });
 }
 
 }  // namespace

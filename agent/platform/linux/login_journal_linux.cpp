@@ -34,27 +34,23 @@ struct SdJournalApi {
 
 // Loaded once and kept for the life of the process (a reload opens the journal again).
 Result<const SdJournalApi*> LoadApi() {
-  static SharedLibrary& lib = *new SharedLibrary({"libsystemd.so.0"}, "install the package libsystemd0");
-  static const SdJournalApi api = [] {
-    SdJournalApi a;
-    lib.Bind(a.open, "sd_journal_open");
-    lib.Bind(a.open_directory, "sd_journal_open_directory");
-    lib.Bind(a.close, "sd_journal_close");
-    lib.Bind(a.add_match, "sd_journal_add_match");
-    lib.Bind(a.seek_tail, "sd_journal_seek_tail");
-    lib.Bind(a.previous, "sd_journal_previous");
-    lib.Bind(a.next, "sd_journal_next");
-    lib.Bind(a.get_data, "sd_journal_get_data");
-    lib.Bind(a.get_realtime_usec, "sd_journal_get_realtime_usec");
-    lib.Bind(a.set_data_threshold, "sd_journal_set_data_threshold");
-    lib.Bind(a.get_fd, "sd_journal_get_fd");
-    lib.Bind(a.get_events, "sd_journal_get_events");
-    lib.Bind(a.get_timeout, "sd_journal_get_timeout");
-    lib.Bind(a.process, "sd_journal_process");
-    return a;
-  }();
-  if (Status st = lib.status(); !st.ok()) return st;
-  return &api;
+  return LoadForProcess<SdJournalApi>({"libsystemd.so.0"}, "install the package libsystemd0",
+                                      [](SharedLibrary& lib, SdJournalApi& a) {
+                                        lib.Bind(a.open, "sd_journal_open");
+                                        lib.Bind(a.open_directory, "sd_journal_open_directory");
+                                        lib.Bind(a.close, "sd_journal_close");
+                                        lib.Bind(a.add_match, "sd_journal_add_match");
+                                        lib.Bind(a.seek_tail, "sd_journal_seek_tail");
+                                        lib.Bind(a.previous, "sd_journal_previous");
+                                        lib.Bind(a.next, "sd_journal_next");
+                                        lib.Bind(a.get_data, "sd_journal_get_data");
+                                        lib.Bind(a.get_realtime_usec, "sd_journal_get_realtime_usec");
+                                        lib.Bind(a.set_data_threshold, "sd_journal_set_data_threshold");
+                                        lib.Bind(a.get_fd, "sd_journal_get_fd");
+                                        lib.Bind(a.get_events, "sd_journal_get_events");
+                                        lib.Bind(a.get_timeout, "sd_journal_get_timeout");
+                                        lib.Bind(a.process, "sd_journal_process");
+                                      });
 }
 
 std::string ErrnoText(int r) { return std::strerror(r < 0 ? -r : r); }

@@ -42,4 +42,20 @@ class SharedLibrary {
   std::string error_;
 };
 
+// The functions of a library as a struct of pointers (`Api`), loaded and bound by `bind` on the
+// first call and kept for the life of the process (never unloaded: a thread may still be in it
+// while the process exits); later calls return the same. Thread-safe.
+template <typename Api>
+Result<const Api*> LoadForProcess(std::initializer_list<const char*> sonames, std::string_view install_hint,
+                                  void (*bind)(SharedLibrary&, Api&)) {
+  static SharedLibrary& lib = *new SharedLibrary(sonames, install_hint);
+  static const Api api = [&] {
+    Api a;
+    bind(lib, a);
+    return a;
+  }();
+  if (Status st = lib.status(); !st.ok()) return st;
+  return &api;
+}
+
 }  // namespace vigil

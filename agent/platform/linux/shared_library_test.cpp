@@ -37,5 +37,34 @@ TEST(SharedLibrary, ALibraryThatDoesNotLoadIsAnErrorNamingItAndThePackage) {
   EXPECT_NE(msg.find("libvigil-absent.so.9"), std::string::npos) << "dlerror names the first one tried";
 }
 
+struct ZlibApi {
+  const char* (*version)() = nullptr;
+};
+int zlib_binds = 0;  // how often LoadForProcess<ZlibApi> ran its bind function
+struct AbsentApi {
+  int (*fn)() = nullptr;
+};
+
+TEST(SharedLibrary, LoadForProcessBindsOnceAndReturnsTheSameEachTime) {
+  auto load = [] {
+    return LoadForProcess<ZlibApi>({"libz.so.1"}, "install the package zlib1g", [](SharedLibrary& lib, ZlibApi& a) {
+      ++zlib_binds;
+      lib.Bind(a.version, "zlibVersion");
+    });
+  };
+  auto first = load();
+  auto second = load();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*first, *second);
+  EXPECT_EQ((*first)->version()[0], '1');
+  EXPECT_EQ(zlib_binds, 1);
+
+  auto absent = LoadForProcess<AbsentApi>({"libvigil-absent.so.9"}, "install the package vigil-absent",
+                                          [](SharedLibrary& lib, AbsentApi& a) { lib.Bind(a.fn, "fn"); });
+  EXPECT_EQ(absent.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(absent.status().message().find("install the package vigil-absent"), std::string_view::npos);
+}
+
 }  // namespace
 }  // namespace vigil
