@@ -383,15 +383,13 @@ class TreeBuilder final : public YAML::EventHandler {
   void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Add(YamlTree::Kind::kNull, mark, anchor); }
-  // An alias is a copy of what its anchor names, so that aliases of aliases cannot make a small
-  // file a huge tree: the copies may add up to kMaxCopiedNodes nodes.
+  // An alias is a copy of what its anchor names (kept as a copy too), so that aliases of aliases
+  // cannot make a small file a huge tree: the copies may add up to kMaxCopiedNodes nodes.
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     YamlTree& node = Add(YamlTree::Kind::kNull, mark, 0);
     auto it = anchored_.find(anchor);
     if (it == anchored_.end()) return;  // an alias of a collection still open: null
-    copied_nodes_ += it->second.nodes;
-    if (copied_nodes_ > kMaxCopiedNodes)
-      throw YAML::ParserException(mark, "aliases expand to more than " + std::to_string(kMaxCopiedNodes) + " nodes");
+    Charge(it->second.nodes, mark);
     node = it->second.tree;
     node.mark = mark;
   }
@@ -426,7 +424,16 @@ class TreeBuilder final : public YAML::EventHandler {
     return *node;
   }
   void Anchor(YAML::anchor_t anchor) {
-    if (anchor != 0) anchored_[anchor] = {*last_, Count(*last_)};
+    if (anchor == 0) return;
+    const size_t nodes = Count(*last_);
+    Charge(nodes, last_->mark);
+    anchored_[anchor] = {*last_, nodes};
+  }
+  void Charge(size_t nodes, const YAML::Mark& mark) {
+    copied_nodes_ += nodes;
+    if (copied_nodes_ > kMaxCopiedNodes)
+      throw YAML::ParserException(
+          mark, "anchors and aliases expand to more than " + std::to_string(kMaxCopiedNodes) + " nodes");
   }
   static size_t Count(const YamlTree& t) {
     size_t n = 1;

@@ -136,7 +136,20 @@ TEST(Settings, AliasesThatExpandToAHugeTreeAreRefused) {
   auto c = LoadConfig(DemoSchema(), yaml, "bomb.yml");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("bomb.yml:5:"), std::string_view::npos) << c.status().message();
-  EXPECT_NE(c.status().message().find("aliases expand to more than 100000 nodes"), std::string_view::npos)
+  EXPECT_NE(c.status().message().find("anchors and aliases expand to more than 100000 nodes"), std::string_view::npos)
+      << c.status().message();
+
+  // Anchors on nested lists each keep a copy: as many nested levels as the parser allows, each
+  // anchored and with a long list, are refused the same way.
+  std::string nested;
+  for (int level = 0; level < 200; ++level) {
+    nested += "&n" + std::to_string(level) + " [";
+    for (int k = 0; k < 50; ++k) nested += "x, ";
+  }
+  nested += "x" + std::string(200, ']');
+  c = LoadConfig(DemoSchema(), "demo:\n  paths: " + nested + "\n", "nested.yml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("anchors and aliases expand to more than 100000 nodes"), std::string_view::npos)
       << c.status().message();
 }
 
