@@ -45,7 +45,19 @@ Status PollProcessSource::Scan(std::vector<ProcEvent>* out) {
         ++j;
       }
     }
+    // New at the last listing and still there (the same pid: a pid is not reused within one
+    // interval in practice): an exec since, if the command line changed. Then this listing's new.
+    std::vector<int32_t> execs;
+    for (const auto& [pid, cmdline] : young_) {
+      if (std::binary_search(scratch_.begin(), scratch_.end(), pid) && Cmdline(pid) != cmdline) execs.push_back(pid);
+    }
+    young_.clear();
     for (int32_t pid : appeared) {
+      young_.emplace_back(pid, Cmdline(pid));
+      execs.push_back(pid);
+    }
+    std::sort(execs.begin(), execs.end());
+    for (int32_t pid : execs) {
       ProcEvent ev;
       ev.kind = ProcEvent::Kind::kExec;
       ev.pid = pid;
@@ -55,6 +67,11 @@ Status PollProcessSource::Scan(std::vector<ProcEvent>* out) {
   baseline_ = true;
   pids_.swap(scratch_);
   return Status::Ok();
+}
+
+std::string PollProcessSource::Cmdline(int32_t pid) {
+  auto text = env_.ReadFile(proc_root_ + "/" + std::to_string(pid) + "/cmdline", 4096);
+  return text.ok() ? std::move(*text) : std::string();
 }
 
 Status PollProcessSource::Read(int timeout_ms, std::vector<ProcEvent>* out, uint64_t* /*overruns*/) {

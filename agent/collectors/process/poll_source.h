@@ -3,7 +3,12 @@
 // a new pid is reported as kExec, a vanished one as kExit (exit status unknown). The first
 // listing is the baseline and reports nothing.
 //
-// What it cannot see: processes that start and end within one interval, a second exec in a
+// A listing can catch a new process between fork and exec (still the parent's program) or in
+// the middle of its exec (new exe, no command line yet). So the command line of each process a
+// listing found new is read then and again at the next listing; if it changed, that process is
+// reported as kExec again.
+//
+// What it cannot see: processes that start and end within one interval, a later exec in a
 // process it already knows, forks and uid changes. Works over Env, so it runs on FakeEnv.
 //
 // Threads: Read/Scan from one thread; Interrupt from any.
@@ -13,6 +18,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/platform/env.h"
@@ -45,8 +51,12 @@ class PollProcessSource final : public ProcessSource {
   const std::string proc_root_;
   bool baseline_ = false;
   int64_t last_scan_ms_ = 0;  // std::chrono::steady_clock, ms
+  // The command line (or "" when unreadable) of each pid the last listing found new.
+  std::string Cmdline(int32_t pid);
+
   std::vector<int32_t> pids_;
   std::vector<int32_t> scratch_;
+  std::vector<std::pair<int32_t, std::string>> young_;  // pid, command line; pid order
   std::mutex mu_;
   std::condition_variable cv_;
   bool interrupted_ = false;

@@ -54,6 +54,40 @@ TEST(PollProcessSource, DiffYieldsExecForNewAndExitForVanishedPids) {
   EXPECT_TRUE(out.empty());  // nothing changed
 }
 
+// A process first listed between fork and exec (or in the middle of its exec, with no command
+// line yet) is reported again once its command line has changed, at the next listing only.
+TEST(PollProcessSource, ANewProcessWhoseCommandLineChangedByTheNextListingIsReportedAgain) {
+  FakeEnv env;
+  AddPid(env, 1);
+  PollProcessSource src(env, 100);
+  std::vector<ProcEvent> out;
+  ASSERT_TRUE(src.Scan(&out).ok());
+
+  AddPid(env, 60);
+  env.SetFile("/proc/60/cmdline", std::string("bash\0script\0", 12));  // forked, not yet exec'd
+  AddPid(env, 61);
+  env.SetFile("/proc/61/cmdline", "");  // mid-exec
+  AddPid(env, 62);
+  env.SetFile("/proc/62/cmdline", std::string("sleep\0" "9\0", 8));
+  ASSERT_TRUE(src.Scan(&out).ok());
+  ASSERT_EQ(out.size(), 3u);
+
+  out.clear();
+  env.SetFile("/proc/60/cmdline", std::string("/bin/sh\0-c\0true\0", 16));
+  env.SetFile("/proc/61/cmdline", std::string("/usr/bin/top\0", 13));
+  ASSERT_TRUE(src.Scan(&out).ok());
+  ASSERT_EQ(out.size(), 2u) << "62 did not change";
+  EXPECT_EQ(out[0].kind, ProcEvent::Kind::kExec);
+  EXPECT_EQ(out[0].pid, 60);
+  EXPECT_EQ(out[1].kind, ProcEvent::Kind::kExec);
+  EXPECT_EQ(out[1].pid, 61);
+
+  out.clear();
+  env.SetFile("/proc/60/cmdline", std::string("/bin/true\0", 10));
+  ASSERT_TRUE(src.Scan(&out).ok());
+  EXPECT_TRUE(out.empty()) << "only a process's first interval is watched";
+}
+
 TEST(PollProcessSource, FailsWhenProcCannotBeListed) {
   FakeEnv env;
   env.DenyPrefix("/proc");
