@@ -51,12 +51,13 @@ class PollProcessSource final : public ProcessSource {
   const std::string proc_root_;
   bool baseline_ = false;
   int64_t last_scan_ms_ = 0;  // std::chrono::steady_clock, ms
-  // The command line (or "" when unreadable) of each pid the last listing found new.
+  // /proc/PID/cmdline as read (NULs kept), or "" when unreadable.
   std::string Cmdline(int32_t pid);
 
   std::vector<int32_t> pids_;
   std::vector<int32_t> scratch_;
-  std::vector<std::pair<int32_t, std::string>> young_;  // pid, command line; pid order
+  // The pids the last listing found new, with their command line then; pid order.
+  std::vector<std::pair<int32_t, std::string>> young_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool interrupted_ = false;
