@@ -271,10 +271,14 @@ int CmdConfig(const ConfigSchema& schema, bool print_defaults, bool print_refere
     std::fputs(schema.DefaultFileText().c_str(), stdout);
     return kExitOk;
   }
+#ifdef VIGIL_WITH_CONFIG_REFERENCE
   if (print_reference) {
     std::fputs(schema.ReferenceMarkdown().c_str(), stdout);
     return kExitOk;
   }
+#else
+  (void)print_reference;
+#endif
   if (!check.empty()) {
     std::unique_ptr<Env> env = NewPlatformEnv();
     auto config = LoadConfigFrom(*env, schema, ConfigSource{check, overrides});
@@ -285,7 +289,11 @@ int CmdConfig(const ConfigSchema& schema, bool print_defaults, bool print_refere
     std::printf("%s: OK\n", check.c_str());
     return kExitOk;
   }
-  std::fprintf(stderr, "config: give one of --print-defaults, --print-reference, --check FILE (see --help)\n");
+#ifdef VIGIL_WITH_CONFIG_REFERENCE
+  std::fputs("config: give one of --print-defaults, --print-reference, --check FILE (see --help)\n", stderr);
+#else
+  std::fputs("config: give one of --print-defaults, --check FILE (see --help)\n", stderr);
+#endif
   return kExitUsage;
 }
 
@@ -327,11 +335,13 @@ int RunCli(int argc, char** argv) {
   std::vector<std::string> check_overrides;
   CLI::App* config = app.add_subcommand("config", "Show or validate configuration");
   auto* pd = config->add_flag("--print-defaults", print_defaults, "Print a commented file with every default");
-  auto* pr = config->add_flag("--print-reference", print_reference, "Print the configuration reference (Markdown)");
   auto* ck = config->add_option("--check", check, "Validate FILE: every error with line and key; exit 2 if invalid")
                  ->check(CLI::ExistingFile);
-  pd->excludes(pr)->excludes(ck);
-  pr->excludes(ck);
+  pd->excludes(ck);
+#ifdef VIGIL_WITH_CONFIG_REFERENCE  // not in the minimal build: the docs come from a full one
+  auto* pr = config->add_flag("--print-reference", print_reference, "Print the configuration reference (Markdown)");
+  pr->excludes(pd)->excludes(ck);
+#endif
   config->add_option("--set", check_overrides, "With --check: apply KEY=VALUE overrides too");
 
   CLI::App* version = app.add_subcommand("version", "Print the version and the compiled-in collectors");

@@ -30,6 +30,7 @@ foreach(entry IN LISTS VIGIL_COLLECTORS)
   option(${opt} "Collector: ${help}" ${_vigil_default})
 endforeach()
 
+option(VIGIL_WITH_CONFIG_REFERENCE "vigil-agent config --print-reference: the configuration reference in Markdown (docs/configuration.md; a device has config --print-defaults)" ${_vigil_default})
 option(VIGIL_WITH_PRETTY_OUTPUT "Readable, coloured event output on a terminal (--output pretty)" ${_vigil_default})
 option(VIGIL_WITH_JOURNAL "Login collector: read the systemd journal (libsystemd, loaded at run time)" ${_vigil_default})
 option(VIGIL_WITH_UPLINK "Uplink to a hub: persistent spool, MQTT (libmosquitto, TLS) and zstd batches (--output mqtt://, mqtts://)" ${_vigil_default})
