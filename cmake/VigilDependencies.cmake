@@ -128,7 +128,7 @@ else()
   # fmt compiled in without the types Vigil never formats (float, long double, 128-bit
   # integers): about 9 KB less. fmt would print such an argument as nothing, so the test
   # source_has_no_unformattable_types fails if one appears in the sources. Only when fmt is
-  # compiled in: FMT_USE_INT128 changes the layout of the arguments passed to a shared libfmt.
+  # compiled in: a shared libfmt is built with them anyway, and the headers should match it.
   target_compile_definitions(vigil_logging INTERFACE SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY
                                                      FMT_USE_FLOAT=0 FMT_USE_LONG_DOUBLE=0 FMT_USE_INT128=0)
   target_link_libraries(vigil_logging INTERFACE Threads::Threads)
