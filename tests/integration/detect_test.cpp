@@ -226,14 +226,10 @@ class TelnetClient {
   // Reads until `text` has been received (option negotiation answered and left out).
   bool WaitFor(const std::string& text, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string got;
     while (screen_.find(text) == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      pollfd p{fd_, POLLIN, 0};
-      if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-      char buf[1024];
-      const ssize_t n = read(fd_, buf, sizeof buf);
-      if (n <= 0) return false;
-      Take(std::string(buf, static_cast<size_t>(n)));
+      if (ReadOnce(deadline, &got) <= 0) return false;
+      Take(got);
     }
     screen_.erase(0, screen_.find(text) + text.size());
     return true;
@@ -241,12 +237,9 @@ class TelnetClient {
   // Reads until the server closes the connection (true), or the timeout.
   bool WaitForClose(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string got;
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      pollfd p{fd_, POLLIN, 0};
-      if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-      char buf[1024];
-      const ssize_t n = read(fd_, buf, sizeof buf);
+      const ssize_t n = ReadOnce(deadline, &got);
       if (n == 0) return true;
       if (n < 0) return errno == ECONNRESET;
     }
@@ -258,6 +251,20 @@ class TelnetClient {
 
  private:
   static constexpr unsigned char kIac = 255, kWill = 251, kWont = 252, kDo = 253, kDont = 254;
+  // One read of what arrives before `deadline` into *got: read()'s result (0: the server
+  // closed), or -1 with errno ETIMEDOUT when nothing came in time.
+  ssize_t ReadOnce(std::chrono::steady_clock::time_point deadline, std::string* got) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fd_, POLLIN, 0};
+    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      errno = ETIMEDOUT;
+      return -1;
+    }
+    char buf[1024];
+    const ssize_t n = read(fd_, buf, sizeof buf);
+    got->assign(buf, n > 0 ? static_cast<size_t>(n) : 0);
+    return n;
+  }
   void Take(const std::string& bytes) {
     in_ += bytes;
     std::string reply;
